@@ -26,7 +26,7 @@ const (
 
 // Defaults for EstimatorOptions, in one place next to the struct.
 const (
-	DefaultSmoothing = 0.1
+	DefaultSmoothing = 0.02
 	DefaultQuantile  = 0.9
 )
 
@@ -128,9 +128,9 @@ func (e *Estimator) MeanHandle() (time.Duration, bool) {
 //
 // With s agents all busy and exponential handle times of mean h, departures
 // form a Poisson process of rate s/h, so the wait for the n-th one is
-// Erlang(n, s/h): mean n·h/s. Free agents take the first free tickets at
-// once, so the caller needs n = ahead-free+1 departures; with no free agent
-// that is the textbook (k+1)/(sμ). The mean of that law is the best guess in
+// Erlang(n, s/h): mean n·h/s. The free agents take the first free of the
+// tickets ahead at once, so the caller needs n = ahead-free+1 departures;
+// with no free agent that is the textbook (k+1)/(sμ). The mean of that law is the best guess in
 // the least-squares sense; its Quantile-quantile is the promise.
 //
 // Before any handle time is learned it falls back to the head of the line:

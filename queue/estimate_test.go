@@ -180,7 +180,7 @@ func TestEstimate(t *testing.T) {
 }
 
 func TestObserveHandle(t *testing.T) {
-	e := NewEstimator(EstimatorOptions{PriorHandle: time.Hour})
+	e := NewEstimator(EstimatorOptions{PriorHandle: time.Hour, Smoothing: 0.1})
 	if d, ok := e.MeanHandle(); ok || d != 0 {
 		t.Fatalf("fresh MeanHandle() = %v, %v; want 0, false (the prior was never observed)", d, ok)
 	}
@@ -189,7 +189,7 @@ func TestObserveHandle(t *testing.T) {
 		want    time.Duration
 	}{
 		{100 * time.Second, 100 * time.Second}, // the first sample initialises
-		{200 * time.Second, 110 * time.Second}, // default weight 0.1
+		{200 * time.Second, 110 * time.Second}, // weight 0.1
 		{0, 110 * time.Second},                 // ignored
 		{-time.Minute, 110 * time.Second},      // ignored
 		{110 * time.Second, 110 * time.Second},
@@ -212,11 +212,12 @@ func TestEstimatorOptionDefaults(t *testing.T) {
 	} {
 		e := learned(100*time.Second, o)
 		e.ObserveHandle(200 * time.Second)
-		if d, _ := e.MeanHandle(); !near(d, 110*time.Second) {
-			t.Errorf("%+v: mean after 100s, 200s = %v, want 110s (smoothing %v)", o, d, DefaultSmoothing)
+		mean := 100 + 100*DefaultSmoothing // seconds, after 100s then 200s
+		if d, _ := e.MeanHandle(); !near(d, seconds(mean)) {
+			t.Errorf("%+v: mean after 100s, 200s = %v, want %vs (smoothing %v)", o, d, mean, DefaultSmoothing)
 		}
 		w := e.Estimate(0, 1, 0, HeadOfLine{})
-		if want := seconds(110 * 2.302585092994045); !near(w.Pessimistic, want) {
+		if want := seconds(mean * 2.302585092994045); !near(w.Pessimistic, want) {
 			t.Errorf("%+v: pessimistic = %v, want %v (quantile %v)", o, w.Pessimistic, want, DefaultQuantile)
 		}
 	}

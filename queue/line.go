@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -318,6 +319,7 @@ func (l *Line) apply(ctx context.Context, t *Ticket, ev Event, reason, actor str
 	}
 	nt.State = to
 	nt.UpdatedAt = now
+	nt.Version = t.Version + 1
 	if to.Final() {
 		nt.FinalReason = reason
 	}
@@ -399,7 +401,7 @@ func (l *Line) Join(ctx context.Context, r JoinRequest) (Joined, error) {
 	t := &Ticket{
 		Queue: r.Queue, Kind: r.Kind, State: Waiting, Priority: r.Priority,
 		Number: r.Number, Name: r.Name, Reason: r.Reason, Context: r.Context, Language: r.Language,
-		JoinedAt: now, UpdatedAt: now, CallRef: r.CallRef, Node: r.Node,
+		JoinedAt: now, UpdatedAt: now, CallRef: r.CallRef, Node: r.Node, Version: 1,
 	}
 	if r.Kind == Scheduled {
 		t.SlotStart = r.SlotStart
@@ -730,18 +732,24 @@ func (l *Line) change(ctx context.Context, id TicketID, ev Event, reason, actor 
 	return nt, nil
 }
 
-// Refresh replaces the line's copy of a ticket with the stored one, after
-// another process (the CLI, a second vhold) changed it. A ticket in a final
-// state leaves the line.
-func (l *Line) Refresh(t *Ticket) error {
+// Refresh replaces the line's copy of ticket id with the stored one, after
+// another process (the CLI, a second vhold) changed it; a ticket in a final
+// state leaves the line. load runs under the line's lock, so no change of this
+// process can slip between the read and the replacement and be undone by a
+// stale copy.
+func (l *Line) Refresh(id TicketID, load func(TicketID) (*Ticket, error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.promote(l.clock.Now())
+	t, err := load(id)
+	if err != nil {
+		return fmt.Errorf("refresh ticket %d: %w", id, err)
+	}
 	if _, ok := l.queues[t.Queue]; !ok {
 		return fmt.Errorf("refresh ticket %d: %w %q", t.ID, ErrNoQueue, t.Queue)
 	}
 	if old, ok := l.tickets[t.ID]; ok {
-		if old.State == t.State && old.UpdatedAt.Equal(t.UpdatedAt) {
+		if reflect.DeepEqual(old, t) {
 			return nil
 		}
 		l.remove(old)

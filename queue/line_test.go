@@ -553,3 +553,49 @@ func TestPromiseFieldsOnEveryCallback(t *testing.T) {
 		t.Fatalf("default category = %q", cb.Promise.Category)
 	}
 }
+
+func TestRefreshSeesAnotherProcessesChanges(t *testing.T) {
+	f := newFixture(t, testConfig())
+	f.pauseAll()
+	ctx := context.Background()
+	mine := f.join("support", Live, "")
+	// Another process (the CLI) shares the journal and adds a callback, then
+	// cancels nothing; this line learns of it only through Refresh.
+	other, err := NewLine(f.cfg, f.clk, f.j, f.j.Active(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := other.Join(ctx, JoinRequest{Queue: "support", Kind: Callback, Number: "+34911234567", Actor: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(id TicketID) (*Ticket, error) {
+		st, ok := f.j.Stored(id)
+		if !ok {
+			return nil, ErrNoTicket
+		}
+		return st, nil
+	}
+	if err := f.line.Refresh(j.Ticket.ID, load); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.ids("support"), []TicketID{mine.ID, j.Ticket.ID}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after refresh: %v, want %v", got, want)
+	}
+	if _, err := other.Cancel(ctx, j.Ticket.ID, "cli cancel", "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.line.Refresh(j.Ticket.ID, load); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ids("support"); !reflect.DeepEqual(got, []TicketID{mine.ID}) {
+		t.Fatalf("after the cancel: %v", got)
+	}
+	// Our own stale copy is refused by the journal, not silently overwritten.
+	if _, err := other.Convert(ctx, mine.ID, "+34911234568", "ivr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.line.Convert(ctx, mine.ID, "+34911234569", "ivr"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("convert on a stale copy: %v, want a conflict", err)
+	}
+}

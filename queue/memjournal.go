@@ -63,7 +63,7 @@ func (m *MemJournal) Commit(_ context.Context, t *Ticket, tr *Transition) error 
 		return err
 	}
 	cur, ok := m.tickets[t.ID]
-	if !ok || cur.State != tr.From {
+	if !ok || cur.State != tr.From || cur.Version != t.Version-1 {
 		return fmt.Errorf("commit %s of ticket %d: %w", tr.Event, t.ID, ErrConflict)
 	}
 	if t.Kind != Live && t.Number != "" && t.State.Active() {

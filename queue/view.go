@@ -57,17 +57,17 @@ func (l *Line) ActiveCallback(queue, number string) (*Ticket, int, bool) {
 // Counts is a queue's tickets by what they are doing.
 type Counts struct {
 	// OnHold: live callers waiting in line.
-	OnHold int
+	OnHold int `json:"on_hold"`
 	// Callbacks: callbacks waiting for their place (including those in a
 	// retry backoff and scheduled ones whose slot has opened).
-	Callbacks int
+	Callbacks int `json:"callbacks"`
 	// Scheduled: scheduled callbacks whose slot has not opened yet.
-	Scheduled int
+	Scheduled int `json:"scheduled"`
 	// Due: waiting tickets that could be served right now.
-	Due       int
-	Reserved  int
-	Dialing   int
-	Connected int
+	Due       int `json:"due"`
+	Reserved  int `json:"reserved"`
+	Dialing   int `json:"dialing"`
+	Connected int `json:"connected"`
 }
 
 // Counts returns the current counts of a queue.
@@ -227,7 +227,9 @@ func (l *Line) estimateAhead(q *lineQueue, ahead int, now time.Time) Wait {
 	}
 	var hol HeadOfLine
 	if len(q.due) > 0 {
-		hol = HeadOfLine{Wait: now.Sub(q.due[0].JoinedAt), Waiting: len(q.due)}
+		// From when the head became due: a scheduled callback has not been
+		// waiting while its slot was still ahead.
+		hol = HeadOfLine{Wait: now.Sub(q.due[0].DueAt()), Waiting: len(q.due)}
 	}
 	return q.est.Estimate(ahead, servers, free, hol)
 }

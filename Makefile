@@ -1,0 +1,43 @@
+# vhold: every set-up step the build and the tests need lives here, so a fresh
+# Debian machine with Go needs nothing but `make run` and `make test`.
+GO      ?= go
+BIN     := bin/vhold
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+export CGO_ENABLED := 1
+
+.PHONY: all deps build run test vet fmt-check bench clean
+
+all: build
+
+# gcc for cgo (go-sqlite3 and the race detector). Installed only when missing.
+deps:
+	@command -v gcc >/dev/null 2>&1 || { \
+		echo "installing gcc (cgo: SQLite and -race need it)"; \
+		apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vhold
+
+# Runs vhold with the example config; the database lands in var/.
+run: build
+	@mkdir -p var
+	VHOLD_STORE=var/vhold.db VHOLD_ARI_PASSWORD=$${VHOLD_ARI_PASSWORD:-vhold} VHOLD_ESL_PASSWORD=$${VHOLD_ESL_PASSWORD:-ClueCon} \
+		$(BIN) serve -c configs/vhold.yaml
+
+vet: deps
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+test: deps vet fmt-check
+	$(GO) test -race -count=1 ./...
+
+# The figures in README.md come from this target.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./queue/ ./store/
+
+clean:
+	rm -rf bin var
