@@ -319,7 +319,6 @@ func (l *Line) apply(ctx context.Context, t *Ticket, ev Event, reason, actor str
 	}
 	nt.State = to
 	nt.UpdatedAt = now
-	nt.Version = t.Version + 1
 	if to.Final() {
 		nt.FinalReason = reason
 	}
@@ -401,7 +400,7 @@ func (l *Line) Join(ctx context.Context, r JoinRequest) (Joined, error) {
 	t := &Ticket{
 		Queue: r.Queue, Kind: r.Kind, State: Waiting, Priority: r.Priority,
 		Number: r.Number, Name: r.Name, Reason: r.Reason, Context: r.Context, Language: r.Language,
-		JoinedAt: now, UpdatedAt: now, CallRef: r.CallRef, Node: r.Node, Version: 1,
+		JoinedAt: now, UpdatedAt: now, CallRef: r.CallRef, Node: r.Node,
 	}
 	if r.Kind == Scheduled {
 		t.SlotStart = r.SlotStart

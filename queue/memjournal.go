@@ -45,7 +45,7 @@ func (m *MemJournal) Insert(_ context.Context, t *Ticket, tr *Transition) error 
 	if _, dup := m.callbacks[numberKey{t.Queue, t.Number}]; dup && t.Kind != Live && t.Number != "" {
 		return fmt.Errorf("insert %s callback for %s: %w", t.Queue, t.Number, ErrDuplicate)
 	}
-	t.ID = TicketID(len(m.tickets) + 1)
+	t.ID, t.Version = TicketID(len(m.tickets)+1), 1
 	t.Seq = int64(t.ID)
 	tr.Ticket = t.ID
 	tr.JournalID = int64(len(m.transitions) + 1)
@@ -63,7 +63,7 @@ func (m *MemJournal) Commit(_ context.Context, t *Ticket, tr *Transition) error 
 		return err
 	}
 	cur, ok := m.tickets[t.ID]
-	if !ok || cur.State != tr.From || cur.Version != t.Version-1 {
+	if !ok || cur.State != tr.From || cur.Version != t.Version {
 		return fmt.Errorf("commit %s of ticket %d: %w", tr.Event, t.ID, ErrConflict)
 	}
 	if t.Kind != Live && t.Number != "" && t.State.Active() {
@@ -72,6 +72,7 @@ func (m *MemJournal) Commit(_ context.Context, t *Ticket, tr *Transition) error 
 		}
 	}
 	tr.JournalID = int64(len(m.transitions) + 1)
+	t.Version++
 	if cur.Number != t.Number || cur.Kind != t.Kind {
 		old := *cur
 		old.State = Completed // drop the old key

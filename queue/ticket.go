@@ -104,9 +104,10 @@ type Ticket struct {
 	// ("no answer after 3 attempts", "caller hung up", "cancelled by API").
 	FinalReason string
 	UpdatedAt   time.Time
-	// Version counts the ticket's committed transitions (1 after the join).
-	// A commit succeeds only over the version it was computed from, so two
-	// processes sharing the store cannot overwrite each other's changes.
+	// Version counts the ticket's committed transitions (1 after the join);
+	// the Journal sets it. A commit succeeds only over the version it was
+	// computed from, so two processes sharing the store cannot overwrite each
+	// other's changes.
 	Version int64
 }
 

@@ -234,6 +234,11 @@ func (l *Line) estimateAhead(q *lineQueue, ahead int, now time.Time) Wait {
 	return q.est.Estimate(ahead, servers, free, hol)
 }
 
+// MinPromise is the shortest window vhold promises: even with an agent free
+// now, a callback takes a dial, a ring and an answer, and "within a minute"
+// is a promise a person would not make.
+const MinPromise = 5 * time.Minute
+
 // promiseWindow is how long we tell a customer to expect: the pessimistic
 // wait rounded up to what a person would say, or the queue's horizon when the
 // wait cannot be estimated (nobody staffs the queue, no history).
@@ -241,5 +246,5 @@ func promiseWindow(w Wait, horizon time.Duration) time.Duration {
 	if !w.Known {
 		return horizon
 	}
-	return RoundForSpeech(w.Pessimistic, true)
+	return max(RoundForSpeech(w.Pessimistic, true), MinPromise)
 }

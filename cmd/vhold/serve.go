@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/vhold/vhold/queue"
+	"github.com/vhold/vhold/store"
+)
+
+// runServe runs vhold: it rebuilds the line from the store, settles what a
+// restart left in flight, follows the store for changes made by other
+// processes (the CLI), and answers HTTP health checks. The PBX adapters, the
+// dialer and the web API hang off this command as they arrive.
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "serve", "serve -c FILE [--log-format text|json]")
+	common := addCommon(e, fs)
+	poll := fs.Duration("follow-every", time.Second, "how often to look for changes made by other processes (the CLI)")
+	if _, code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	a, code := openApp(ctx, e, *common.config, *common.logFormat, false)
+	if a == nil {
+		return code
+	}
+	defer a.Close()
+	log := a.log
+	// Live calls cannot have survived: no PBX adapter keeps them across a
+	// restart yet, so every live ticket ends as abandoned and callbacks resume.
+	if err := a.line.Recover(ctx, nil); err != nil {
+		log.WithError(err).Error("recover the line after a restart")
+		return 1
+	}
+	for _, q := range a.line.Queues() {
+		c, _ := a.line.Counts(q)
+		log.WithFields(logrus.Fields{"queue": q, "callbacks": c.Callbacks, "scheduled": c.Scheduled}).Info("line loaded")
+	}
+	mark, err := a.store.LastJournalID(ctx)
+	if err != nil {
+		log.WithError(err).Error("read the journal")
+		return 1
+	}
+
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		log.WithError(err).Error("listen")
+		return 1
+	}
+	srv := &http.Server{Handler: healthHandler(a.line), ReadHeaderTimeout: 5 * time.Second}
+	log.WithField("addr", ln.Addr().String()).Info("vhold serving")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		follow(ctx, e, a, mark, *poll)
+	}()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).Error("http")
+			cancel()
+		}
+	}()
+	<-ctx.Done()
+	log.Info("stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.WithError(err).Warn("http shutdown")
+	}
+	wg.Wait()
+	return 0
+}
+
+// follow tails the journal from mark and refreshes every ticket another
+// process touched, so `vhold callbacks add` on the same store reaches the
+// running line within one poll. Our own rows come back too; refreshing them
+// is a no-op.
+func follow(ctx context.Context, e *env, a *app, mark int64, every time.Duration) {
+	load := func(id queue.TicketID) (*queue.Ticket, error) { return a.store.Ticket(ctx, id) }
+	for {
+		t := e.clock.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		rows, err := a.store.JournalSince(ctx, mark, 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WithError(err).Warn("follow the journal")
+			}
+			continue
+		}
+		seen := map[queue.TicketID]bool{}
+		for _, r := range rows {
+			mark = r.JournalID
+			if seen[r.Ticket] {
+				continue
+			}
+			seen[r.Ticket] = true
+			if err := a.line.Refresh(r.Ticket, load); err != nil && !errors.Is(err, store.ErrNotFound) {
+				a.log.WithError(err).WithField("ticket", r.Ticket).Warn("refresh from the store")
+				continue
+			}
+			if r.Actor != "" && r.Actor != "dispatcher" && r.Actor != "restart" {
+				a.log.WithFields(logrus.Fields{"ticket": r.Ticket, "event": r.Event, "actor": r.Actor}).Debug("followed")
+			}
+		}
+	}
+}
+
+// healthHandler answers /healthz with the line's figures: enough for a
+// load balancer or a monitoring check until the web API arrives.
+func healthHandler(line *queue.Line) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		type queueHealth struct {
+			queue.Counts
+			Agents int `json:"agents_staffed"`
+		}
+		out := struct {
+			Status  string                 `json:"status"`
+			Version string                 `json:"version"`
+			Queues  map[string]queueHealth `json:"queues"`
+		}{Status: "ok", Version: version, Queues: map[string]queueHealth{}}
+		staffed := map[string]int{}
+		for _, ag := range line.Agents() {
+			if ag.State == queue.AgentOffline || ag.State == queue.AgentPaused {
+				continue
+			}
+			for _, q := range ag.Queues {
+				staffed[q]++
+			}
+		}
+		for _, q := range line.Queues() {
+			c, _ := line.Counts(q)
+			out.Queues[q] = queueHealth{Counts: c, Agents: staffed[q]}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	return mux
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vhold/vhold/clock"
+	"github.com/vhold/vhold/queue"
+	"github.com/vhold/vhold/store"
+)
+
+const serveConfig = `
+store: {path: vhold.db}
+http: {listen: "%s"}
+agents:
+  alice: {endpoint: PJSIP/1001}
+queues:
+  support:
+    country: ES
+    agents: [alice]
+`
+
+// TestServeRecoversAndFollowsTheCLI starts `vhold serve` in-process on a
+// store that holds a live caller and a callback from before a restart, then
+// adds a callback with the CLI and sees the server's line pick it up.
+func TestServeRecoversAndFollowsTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfgPath := filepath.Join(dir, "vhold.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(serveConfig, addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(now)
+	ctx := context.Background()
+
+	// Before the "restart": a caller on hold and a callback waiting.
+	st, err := store.Open(ctx, filepath.Join(dir, "vhold.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := queue.NewLine(queue.Config{Queues: []queue.QueueConfig{{Name: "support"}}}, clk, st, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := l.Join(ctx, queue.JoinRequest{Queue: "support", Kind: queue.Live, Actor: "ivr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Join(ctx, queue.JoinRequest{Queue: "support", Kind: queue.Callback, Number: "+34911234567", Actor: "ivr"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	newEnv := func(out, errs *bytes.Buffer) *env {
+		return &env{stdout: out, stderr: errs, clock: clk, lookupEnv: func(string) (string, bool) { return "", false }}
+	}
+	sctx, stop := context.WithCancel(ctx)
+	var serveOut, serveErr bytes.Buffer
+	var wg sync.WaitGroup
+	code := -1
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		code = run(sctx, newEnv(&serveOut, &serveErr), []string{"serve", "-c", cfgPath, "--log-format", "json"})
+	}()
+	defer func() {
+		stop()
+		wg.Wait()
+		if code != 0 {
+			t.Errorf("serve exited %d; stderr:\n%s", code, serveErr.String())
+		}
+	}()
+
+	health := func() map[string]queue.Counts {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		var h struct {
+			Queues map[string]queue.Counts `json:"queues"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Queues
+	}
+	// waitFor polls (wall clock, bounded) until cond holds: it synchronises
+	// with the server's goroutines, it asserts nothing about speed.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s; serve stderr:\n%s", what, serveErr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("serve to answer /healthz", func() bool { return health() != nil })
+	if c := health()["support"]; c.OnHold != 0 || c.Callbacks != 1 {
+		t.Fatalf("after restart: %+v, want the callback kept and the vanished caller gone", c)
+	}
+
+	var out, errs bytes.Buffer
+	if code := run(ctx, newEnv(&out, &errs), []string{"callbacks", "add", "-c", cfgPath, "--queue", "support", "--number", "612345678"}); code != 0 {
+		t.Fatalf("callbacks add: %d %s", code, errs.String())
+	}
+	waitFor("the follower to arm its timer", func() bool { return clk.Pending() > 0 })
+	clk.Advance(time.Second)
+	waitFor("serve to see the CLI's callback", func() bool { return health()["support"].Callbacks == 2 })
+
+	// The vanished live caller was journaled as abandoned by the restart.
+	out.Reset()
+	if code := run(ctx, newEnv(&out, &errs), []string{"journal", "-c", cfgPath, "--ticket", fmt.Sprint(live.Ticket.ID), "--json"}); code != 0 {
+		t.Fatalf("journal: %d %s", code, errs.String())
+	}
+	var rows []journalView
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1].To != "abandoned" || rows[1].Actor != "restart" {
+		t.Fatalf("live ticket's journal: %+v", rows)
+	}
+}
