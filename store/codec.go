@@ -85,8 +85,8 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanTicket(row scanner) (*queue.Ticket, error) {
 	var (
-		t                                                          queue.Ticket
-		kind, state, category                                      string
+		t                                                                queue.Ticket
+		kind, state, category                                            string
 		joined, slot, notBefore, deadline, orig, atRisk, sent, upd, conn int64
 	)
 	p := &t.Promise

@@ -58,10 +58,10 @@ func addCommon(e *env, fs *flag.FlagSet) commonFlags {
 // ticketView is a ticket as the CLI and, later, the API show it: named
 // fields, RFC 3339 times, empty times left out.
 type ticketView struct {
-	ID          int64      `json:"id"`
-	Queue       string     `json:"queue"`
-	Kind        string     `json:"kind"`
-	State       string     `json:"state"`
+	ID    int64  `json:"id"`
+	Queue string `json:"queue"`
+	Kind  string `json:"kind"`
+	State string `json:"state"`
 	// Position is the place in line, 1 for next, as a caller hears it.
 	Position    *int       `json:"position,omitempty"`
 	Number      string     `json:"number,omitempty"`
