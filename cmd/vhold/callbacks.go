@@ -246,12 +246,19 @@ func callbacksAdd(ctx context.Context, e *env, args []string) int {
 		Queue: *q, Kind: queue.Callback, Number: n.E164, Name: *name, Reason: *reason,
 		Language: string(qc.Language), Category: queue.Category(*category), Actor: "cli",
 	}
+	note := ""
 	if *at != "" {
 		slot, err := parseSlot(*at, e.clock.Now(), qc)
 		if err != nil {
 			return errorf(e, "callbacks add: --at %q: %v", *at, err)
 		}
 		req.Kind, req.SlotStart = queue.Scheduled, slot
+	} else if sch := qc.Hours.Schedule; sch != nil && !sch.Open(e.clock.Now()) {
+		// Nobody calls back while the queue is closed, so "as soon as
+		// possible" means the start of the next open period; promising
+		// anything sooner would be a promise we cannot keep.
+		req.Kind, req.SlotStart = queue.Scheduled, sch.NextOpen(e.clock.Now())
+		note = " (the queue is closed now)"
 	}
 	j, err := a.line.Join(ctx, req)
 	if err != nil {
@@ -267,8 +274,8 @@ func callbacksAdd(ctx context.Context, e *env, args []string) int {
 	if t.Kind == queue.Scheduled {
 		when = "at " + localTime(t.SlotStart, qc)
 	}
-	fmt.Fprintf(e.stdout, "ticket %d: %s in %s %s, position %d, promised by %s\n",
-		t.ID, t.Number, t.Queue, when, j.Position+1, localTime(t.Promise.Deadline, qc))
+	fmt.Fprintf(e.stdout, "ticket %d: %s in %s %s%s, position %d, promised by %s\n",
+		t.ID, t.Number, t.Queue, when, note, j.Position+1, localTime(t.Promise.Deadline, qc))
 	return 0
 }
 
