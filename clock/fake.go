@@ -40,24 +40,34 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 // Advance moves the clock forward by d, firing the timers it passes.
 func (f *Fake) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
 
-// Set moves the clock to t (never backwards), firing the timers it passes.
+// Set moves the clock to t (never backwards), firing the timers it passes
+// in deadline order; AfterFunc functions run after the lock is released.
 func (f *Fake) Set(t time.Time) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if t.Before(f.now) {
+		f.mu.Unlock()
 		return
 	}
-	sort.Slice(f.timers, func(i, j int) bool { return f.timers[i].at.Before(f.timers[j].at) })
+	sort.SliceStable(f.timers, func(i, j int) bool { return f.timers[i].at.Before(f.timers[j].at) })
 	kept := f.timers[:0]
+	var funcs []func()
 	for _, tm := range f.timers {
 		if !tm.at.After(t) {
-			tm.c <- tm.at
+			if tm.fn != nil {
+				funcs = append(funcs, tm.fn)
+			} else {
+				tm.c <- tm.at
+			}
 			continue
 		}
 		kept = append(kept, tm)
 	}
 	f.timers = kept
 	f.now = t
+	f.mu.Unlock()
+	for _, fn := range funcs {
+		fn()
+	}
 }
 
 // Pending reports how many timers have not fired yet; tests use it to wait
@@ -72,7 +82,25 @@ type fakeTimer struct {
 	f  *Fake
 	at time.Time
 	c  chan time.Time
+	fn func() // AfterFunc's function, called instead of sending on c
 }
+
+// AfterFunc calls f when the fake time reaches Now()+d, from the goroutine
+// that moves the clock, after the clock's lock is released.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	f.mu.Lock()
+	t := &fakeTimer{f: f, at: f.now.Add(d), c: make(chan time.Time, 1), fn: fn}
+	f.timers = append(f.timers, t)
+	f.mu.Unlock()
+	if d <= 0 {
+		f.Set(f.Now())
+	}
+	return t
+}
+
+// Go starts f in a plain goroutine: a Fake is moved by hand, so it need not
+// know when goroutines are blocked.
+func (f *Fake) Go(fn func()) { go fn() }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
 

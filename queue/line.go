@@ -72,6 +72,24 @@ type Line struct {
 	tickets map[TicketID]*Ticket
 	// callbacks maps queue+number to the number's active callback there.
 	callbacks map[numberKey]TicketID
+	// notify is called after every committed change (see Notify).
+	notify func()
+}
+
+// Notify sets f to be called after every committed change of a ticket (and
+// after agent state changes), so a dispatcher learns at once that there may
+// be work. f is called with the line's lock held: it must not call back into
+// the line synchronously (start a goroutine, or schedule the work).
+func (l *Line) Notify(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.notify = f
+}
+
+func (l *Line) changed() {
+	if l.notify != nil {
+		l.notify()
+	}
 }
 
 type numberKey struct{ queue, number string }
@@ -327,6 +345,7 @@ func (l *Line) apply(ctx context.Context, t *Ticket, ev Event, reason, actor str
 		return nil, fmt.Errorf("%s ticket %d: %w", ev, t.ID, err)
 	}
 	l.replace(t, nt)
+	l.changed()
 	if l.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		l.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "event": ev, "from": t.State, "to": to}).Debug(reason)
 	}
@@ -413,6 +432,7 @@ func (l *Line) Join(ctx context.Context, r JoinRequest) (Joined, error) {
 		return Joined{}, fmt.Errorf("join %s: %w", r.Queue, err)
 	}
 	l.insert(t)
+	l.changed()
 	if l.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		l.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "kind": t.Kind, "seq": t.Seq}).Debug("joined")
 	}
@@ -442,7 +462,7 @@ func (l *Line) promise(q *lineQueue, t *Ticket, cat Category, now time.Time) {
 // callback in the queue, the live ticket ends as a duplicate and the existing
 // callback is returned.
 func (l *Line) Convert(ctx context.Context, id TicketID, number, actor string) (Joined, error) {
-	return l.toCallback(ctx, id, number, time.Time{}, "", actor)
+	return l.ConvertWith(ctx, id, ConvertRequest{Number: number, Actor: actor})
 }
 
 // Schedule turns a live caller into a scheduled callback for the slot starting
@@ -451,10 +471,29 @@ func (l *Line) Schedule(ctx context.Context, id TicketID, number string, slotSta
 	if slotStart.IsZero() {
 		return Joined{}, fmt.Errorf("schedule ticket %d: no slot", id)
 	}
-	return l.toCallback(ctx, id, number, slotStart, "", actor)
+	return l.ConvertWith(ctx, id, ConvertRequest{Number: number, SlotStart: slotStart, Actor: actor})
 }
 
-func (l *Line) toCallback(ctx context.Context, id TicketID, number string, slot time.Time, cat Category, actor string) (Joined, error) {
+// ConvertRequest is what a caller told the IVR before hanging up: the number
+// to call, and optionally why (a reason menu choice that sets the promise
+// category), their recorded name, and a slot for a scheduled callback.
+type ConvertRequest struct {
+	Number    string
+	Category  Category
+	Reason    string
+	Name      string // a recording's name, played to the agent
+	SlotStart time.Time
+	Actor     string
+}
+
+// ConvertWith is Convert (or Schedule, when SlotStart is set) with the
+// qualification the caller gave.
+func (l *Line) ConvertWith(ctx context.Context, id TicketID, r ConvertRequest) (Joined, error) {
+	return l.toCallback(ctx, id, r)
+}
+
+func (l *Line) toCallback(ctx context.Context, id TicketID, r ConvertRequest) (Joined, error) {
+	number, slot, cat, actor := r.Number, r.SlotStart, r.Category, r.Actor
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
@@ -483,6 +522,12 @@ func (l *Line) toCallback(ctx context.Context, id TicketID, number string, slot 
 	q := l.queues[t.Queue]
 	nt, err := l.apply(ctx, t, ev, "caller chose a "+string(kind), actor, func(n *Ticket) {
 		n.Kind, n.Number, n.SlotStart, n.CallRef = kind, number, slot, ""
+		if r.Reason != "" {
+			n.Reason = r.Reason
+		}
+		if r.Name != "" {
+			n.Name = r.Name
+		}
 		l.promise(q, n, cat, now)
 	})
 	if err != nil {
@@ -521,9 +566,8 @@ func (l *Line) Next(ctx context.Context) (*Assignment, error) {
 	for _, a := range free {
 		var best *Ticket
 		for _, qn := range a.Queues {
-			q := l.queues[qn]
-			if len(q.due) > 0 && (best == nil || q.due[0].Ahead(best)) {
-				best = q.due[0]
+			if t := l.queues[qn].head(now); t != nil && (best == nil || t.Ahead(best)) {
+				best = t
 			}
 		}
 		if best == nil {
@@ -539,6 +583,24 @@ func (l *Line) Next(ctx context.Context) (*Assignment, error) {
 	return nil, nil
 }
 
+// head is the first due ticket that may be served now. Outside the queue's
+// hours no callback is dialed, so only callers still holding on the line are
+// served, in their order; callbacks wait for the next opening.
+func (q *lineQueue) head(now time.Time) *Ticket {
+	if len(q.due) == 0 {
+		return nil
+	}
+	if q.cfg.Hours == nil || q.cfg.Hours.Open(now) {
+		return q.due[0]
+	}
+	for _, t := range q.due {
+		if t.Kind == Live {
+			return t
+		}
+	}
+	return nil
+}
+
 // NextWake is the earliest time after now at which something becomes due
 // without any event: a scheduled slot opening, a retry backoff ending, an
 // agent's wrap-up ending. Zero if nothing is pending.
@@ -551,9 +613,13 @@ func (l *Line) NextWake() time.Time {
 			w = t
 		}
 	}
+	now := l.clock.Now()
 	for _, q := range l.queues {
 		if len(q.later) > 0 {
 			earlier(q.later[0].DueAt())
+		}
+		if len(q.due) > 0 && q.cfg.Hours != nil && !q.cfg.Hours.Open(now) {
+			earlier(q.cfg.Hours.NextOpen(now))
 		}
 	}
 	for _, a := range l.agents {
@@ -695,19 +761,17 @@ func (l *Line) endWithAgentFreed(ctx context.Context, id TicketID, ev Event, rea
 // clearAgent is the ticket side of freeing its agent.
 func clearAgent(n *Ticket) { n.Agent = "" }
 
-// freeAgent makes the agent reserved for t available again, or puts a busy
-// one into wrap-up. Called only after the ticket's change is committed.
+// freeAgent makes the agent reserved for t available again, once the
+// ticket's change is committed. Only a reserved agent is freed here: an agent
+// whose phone is ringing or who is talking is on a real call, and the dialer
+// that placed it sets their state when that call ends.
 func (l *Line) freeAgent(t *Ticket, now time.Time) {
 	a, ok := l.agents[t.Agent]
-	if !ok || a.Ticket != t.ID {
+	if !ok || a.Ticket != t.ID || a.State != AgentReserved {
 		return
 	}
-	switch a.State {
-	case AgentReserved, AgentRinging:
-		a.State, a.Since, a.Reason, a.Ticket = AgentAvailable, now, "", 0
-	case AgentBusy:
-		a.State, a.Since, a.Reason = AgentWrapUp, now, "wrap-up"
-	}
+	a.State, a.Since, a.Reason, a.Ticket = AgentAvailable, now, "", 0
+	l.changed()
 }
 
 // change applies ev to ticket id under the lock, then, once committed, lets
@@ -784,11 +848,10 @@ func (l *Line) Recover(ctx context.Context, stillThere func(*Ticket) bool) error
 		case t.Kind != Live && t.State == Reserved:
 			_, err = l.apply(ctx, t, EvRelease, "restart during dispatch", "restart", func(n *Ticket) { n.Agent = "" })
 		case t.Kind != Live && t.State == Dialing:
-			_, err = l.apply(ctx, t, EvRelease, "restart during an attempt; it does not count", "restart", func(n *Ticket) {
+			// The attempt keeps its number: its outcome is unknown, and the
+			// dialer never dials the same attempt twice.
+			_, err = l.apply(ctx, t, EvRelease, fmt.Sprintf("restart during attempt %d; outcome unknown", t.Attempts), "restart", func(n *Ticket) {
 				n.Agent = ""
-				if n.Attempts > 0 {
-					n.Attempts--
-				}
 			})
 		case t.Kind != Live && t.State == Connected:
 			_, err = l.apply(ctx, t, EvComplete, "restart during the conversation", "restart", func(n *Ticket) { n.Agent = "" })

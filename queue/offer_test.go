@@ -152,3 +152,33 @@ func TestOfferNewForTheWebForm(t *testing.T) {
 		t.Fatal("unknown queue accepted")
 	}
 }
+
+func TestNoCallbackDialedOutsideHours(t *testing.T) {
+	cfg := testConfig()
+	cfg.Queues[0].Hours = dayHours{open: 8 * time.Hour, close: 18 * time.Hour}
+	f := newFixture(t, cfg)
+	f.pauseAll()
+	f.clk.Set(t0.Add(8*time.Hour + 30*time.Minute)) // 18:30: closed
+	cb := f.join("support", Callback, "+34911234567")
+	live := f.join("support", Live, "")
+	if err := f.line.SetAgentState("alice", AgentAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	as := f.next()
+	if as == nil || as.Ticket.ID != live.ID {
+		t.Fatalf("after hours next = %+v, want the caller still on the line %d", as, live.ID)
+	}
+	if err := f.line.SetAgentState("bob", AgentAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	if as := f.next(); as != nil {
+		t.Fatalf("callback %d handed out after hours", as.Ticket.ID)
+	}
+	if w := f.line.NextWake(); !w.Equal(t0.Add(22 * time.Hour)) {
+		t.Fatalf("NextWake = %v, want the next opening", w)
+	}
+	f.clk.Set(t0.Add(22 * time.Hour))
+	if as := f.next(); as == nil || as.Ticket.ID != cb.ID {
+		t.Fatalf("at opening next = %+v, want the callback", as)
+	}
+}

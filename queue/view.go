@@ -174,6 +174,7 @@ func (l *Line) SetAgentState(id string, st AgentState, reason string) error {
 	case AgentAvailable, AgentOffline, AgentPaused:
 		a.Ticket = 0
 	}
+	l.changed()
 	return nil
 }
 
