@@ -135,16 +135,46 @@ type Queue struct {
 	// Agents are IDs under agents, in no particular order.
 	Agents   []string `yaml:"agents"`
 	Hours    Hours    `yaml:"hours"`
+	Hold     Hold     `yaml:"hold"`
 	Estimate Estimate `yaml:"estimate"`
 	Offer    Offer    `yaml:"offer"`
+	Qualify  Qualify  `yaml:"qualify"`
 	Callback Callback `yaml:"callback"`
 	Promise  Promise  `yaml:"promise"`
+}
+
+// Hold is what a caller hears while waiting on the line.
+type Hold struct {
+	// MOHClass is the PBX's music-on-hold class (musiconhold.conf on
+	// Asterisk, a local_stream name on FreeSWITCH).
+	MOHClass string `yaml:"moh_class"`
+	// AnnounceEvery repeats the position and wait (and the offer) this often.
+	AnnounceEvery time.Duration `yaml:"announce_every"`
+}
+
+// Qualify asks a caller who pressed 1 why they call and who they are,
+// before the promise: the reason picks the promise category.
+type Qualify struct {
+	Reasons []Reason `yaml:"reasons"`
+	// RecordName records the caller saying their name, played to the agent.
+	RecordName bool `yaml:"record_name"`
+}
+
+// Reason is one choice of the reason menu.
+type Reason struct {
+	// Key is the key the caller presses ("1").
+	Key string `yaml:"key"`
+	// Category is the promise category the choice sets.
+	Category string `yaml:"category"`
+	// Prompt is the catalog key of the choice's prompt ("reason-billing").
+	Prompt string `yaml:"prompt"`
 }
 
 func (q *Queue) setDefaults() {
 	q.Language = LangEnglish
 	q.Country = "US"
 	q.Hours = Hours{Timezone: "UTC"}
+	q.Hold = Hold{MOHClass: "default", AnnounceEvery: time.Minute}
 	q.Estimate = Estimate{HandleTime: 5 * time.Minute, Smoothing: 0.02, Quantile: 0.9}
 	q.Offer = Offer{
 		Enabled:             true,
@@ -155,10 +185,13 @@ func (q *Queue) setDefaults() {
 		ScheduledAfterHours: true,
 	}
 	q.Callback = Callback{
-		Strategy:    CustomerFirst,
-		MaxAttempts: 3,
-		RetryDelays: []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute},
-		RingTimeout: 30 * time.Second,
+		Strategy:         CustomerFirst,
+		MaxAttempts:      3,
+		RetryDelays:      []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute},
+		RingTimeout:      30 * time.Second,
+		DialString:       "PJSIP/{number}",
+		AgentRingTimeout: 20 * time.Second,
+		ConfirmTimeout:   10 * time.Second,
 	}
 	q.Promise = Promise{
 		DefaultCategory: "general",
@@ -218,6 +251,16 @@ type Callback struct {
 	RingTimeout time.Duration   `yaml:"ring_timeout"`
 	// CallerID is presented to the customer; empty falls back to the queue's.
 	CallerID string `yaml:"caller_id"`
+	// DialString turns a customer's number into an endpoint; {number} is
+	// replaced by the number in E.164 ("PJSIP/{number}@trunk",
+	// "sofia/gateway/trunk/{number}").
+	DialString string `yaml:"dial_string"`
+	// AgentRingTimeout is how long an agent's phone rings before the agent
+	// is paused as not answering.
+	AgentRingTimeout time.Duration `yaml:"agent_ring_timeout"`
+	// ConfirmTimeout is how long a called-back customer has to press 1;
+	// silence (an answering machine) counts as not reached.
+	ConfirmTimeout time.Duration `yaml:"confirm_timeout"`
 }
 
 // Promise configures the deadlines vhold keeps.

@@ -228,8 +228,40 @@ func validateQueue(d *decoder, path, name string, q *Queue, agents map[string]*A
 		d.report(path+".callback.ring_timeout", "must be more than 0")
 	}
 	checkCallerID(d, path+".callback.caller_id", cb.CallerID)
+	if !strings.Contains(cb.DialString, "{number}") || !strings.Contains(cb.DialString, "/") {
+		d.report(path+".callback.dial_string", "%q must be a dial string containing {number}, such as \"PJSIP/{number}@trunk\"", cb.DialString)
+	}
+	if cb.AgentRingTimeout <= 0 {
+		d.report(path+".callback.agent_ring_timeout", "must be more than 0")
+	}
+	if cb.ConfirmTimeout <= 0 {
+		d.report(path+".callback.confirm_timeout", "must be more than 0")
+	}
+	if q.Hold.AnnounceEvery < 10*time.Second {
+		d.report(path+".hold.announce_every", "%s is too often to repeat an announcement (at least 10s)", shortDuration(q.Hold.AnnounceEvery))
+	}
+	if q.Hold.MOHClass == "" {
+		d.report(path+".hold.moh_class", "a music-on-hold class is required (\"default\" on a stock PBX)")
+	}
 
 	p := &q.Promise
+	keys := map[string]int{}
+	for i, r := range q.Qualify.Reasons {
+		rp := fmt.Sprintf("%s.qualify.reasons[%d]", path, i)
+		if len(r.Key) != 1 || !strings.Contains("0123456789", r.Key) {
+			d.report(rp+".key", "%q is not a single key 0-9", r.Key)
+		} else if first, dup := keys[r.Key]; dup {
+			d.report(rp+".key", "key %s is already used by reasons[%d]", r.Key, first)
+		} else {
+			keys[r.Key] = i
+		}
+		if p.Categories[r.Category] == nil {
+			d.report(rp+".category", "category %q is not defined under promise.categories", r.Category)
+		}
+		if r.Prompt == "" {
+			d.report(rp+".prompt", "a prompt is required (the catalog key that names this choice)")
+		}
+	}
 	for _, c := range sortedKeys(p.Categories) {
 		if !category.MatchString(c) {
 			d.report(join(path+".promise.categories", c), "category name %q must be lower-case letters, digits, '_' or '-'", c)
