@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test vet fmt-check bench clean
+.PHONY: all deps build run demo test vet fmt-check bench clean
 
 all: build
 
@@ -24,6 +24,11 @@ run: build
 	@mkdir -p var
 	VHOLD_STORE=var/vhold.db VHOLD_ARI_PASSWORD=$${VHOLD_ARI_PASSWORD:-vhold} VHOLD_ESL_PASSWORD=$${VHOLD_ESL_PASSWORD:-ClueCon} \
 		$(BIN) serve -c configs/vhold.yaml
+
+# The whole service on the in-memory switch with synthetic callers, in virtual
+# time: no PBX needed.
+demo: build
+	$(BIN) demo --duration 4h
 
 vet: deps
 	$(GO) vet ./...

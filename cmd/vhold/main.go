@@ -41,6 +41,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":     {"run vhold: keep the line, follow the store, serve HTTP", runServe},
 		"check":     {"check a configuration file and report every mistake", runCheck},
+		"demo":      {"run the whole service on an in-memory PBX with synthetic callers", runDemo},
 		"callbacks": {"list, add or cancel callbacks (list | add | cancel)", runCallbacks},
 		"journal":   {"show the journal: every ticket transition", runJournal},
 		"version":   {"print the version", runVersion},

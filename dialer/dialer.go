@@ -1,0 +1,477 @@
+// Package dialer decides who gets the next free agent and makes the calls
+// that connect them: it rings agents for callers holding on the line, and
+// dials callbacks by the queue's strategy, journaling every attempt with its
+// outcome and the PBX's cause.
+//
+// It owns the agents' states while their phones ring or they talk: the line
+// frees a merely reserved agent, the dialer everyone else, because only it
+// knows whether a real call is still up.
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/vhold/vhold/clock"
+	"github.com/vhold/vhold/ivr"
+	"github.com/vhold/vhold/pbx"
+	"github.com/vhold/vhold/queue"
+)
+
+// Strategy is who is called first on a callback.
+type Strategy string
+
+const (
+	// CustomerFirst calls the customer, who presses 1 to be connected; the
+	// agent stays reserved meanwhile and is rung only for a customer who is there.
+	CustomerFirst Strategy = "customer-first"
+	// AgentFirst rings the agent, who hears the context, then calls the
+	// customer while the agent listens.
+	AgentFirst Strategy = "agent-first"
+)
+
+// QueueOptions is how one queue's calls are made.
+type QueueOptions struct {
+	Strategy Strategy
+	// CallerID is what the customer sees when called back.
+	CallerID pbx.Party
+	// DialString turns a customer's number into an endpoint; "{number}" is
+	// replaced by the E.164 number ("PJSIP/{number}@trunk").
+	DialString string
+	// RingTimeout is how long a customer's phone may ring; AgentRingTimeout
+	// an agent's.
+	RingTimeout, AgentRingTimeout time.Duration
+	MaxAttempts                   int
+}
+
+func (o *QueueOptions) setDefaults() {
+	if o.Strategy == "" {
+		o.Strategy = CustomerFirst
+	}
+	if o.DialString == "" {
+		o.DialString = "PJSIP/{number}"
+	}
+	if o.RingTimeout <= 0 {
+		o.RingTimeout = 30 * time.Second
+	}
+	if o.AgentRingTimeout <= 0 {
+		o.AgentRingTimeout = 20 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+}
+
+// Flows is what the dialer needs of the IVR: the customer's side of a
+// callback, and the whisper to the agent.
+type Flows interface {
+	Confirm(ctx context.Context, c pbx.Call, t *queue.Ticket) (ivr.Answer, error)
+	Whisper(ctx context.Context, agent pbx.Call, t *queue.Ticket) error
+}
+
+// Dialer connects the head of the line to free agents.
+type Dialer struct {
+	line  *queue.Line
+	sw    pbx.Switch
+	flows Flows
+	clk   clock.Clock
+	opts  map[string]QueueOptions
+	log   *logrus.Entry
+
+	mu        sync.Mutex
+	ctx       context.Context
+	calls     map[queue.TicketID]pbx.Call // live callers on hold, by ticket
+	scheduled bool                        // a dispatch is queued
+	wake      clock.Timer
+	wg        sync.WaitGroup
+	stopped   bool
+}
+
+// New returns a dialer for the line's queues on one switch.
+func New(line *queue.Line, sw pbx.Switch, flows Flows, clk clock.Clock, opts map[string]QueueOptions, log *logrus.Entry) *Dialer {
+	if log == nil {
+		l := logrus.New()
+		l.SetLevel(logrus.PanicLevel)
+		log = logrus.NewEntry(l)
+	}
+	o := map[string]QueueOptions{}
+	for q, qo := range opts {
+		qo.setDefaults()
+		o[q] = qo
+	}
+	return &Dialer{line: line, sw: sw, flows: flows, clk: clk, opts: o, log: log, calls: map[queue.TicketID]pbx.Call{}}
+}
+
+// Start begins dispatching: at once, after every change of the line, and
+// when a slot, a backoff or a wrap-up ends. Stop ends it.
+func (d *Dialer) Start(ctx context.Context) {
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	d.line.Notify(d.Kick)
+	d.Kick()
+}
+
+// Stop stops dispatching and waits for the calls in progress to finish
+// (they end when the context given to Start ends).
+func (d *Dialer) Stop() {
+	d.mu.Lock()
+	d.stopped = true
+	if d.wake != nil {
+		d.wake.Stop()
+	}
+	d.mu.Unlock()
+	d.line.Notify(nil)
+	d.wg.Wait()
+}
+
+// Kick asks for a dispatch soon. It never calls the line itself, so the line
+// may call it with its lock held; kicks coalesce into one dispatch.
+func (d *Dialer) Kick() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.scheduled || d.stopped || d.ctx == nil {
+		return
+	}
+	d.scheduled = true
+	d.wg.Add(1)
+	d.clk.Go(func() {
+		defer d.wg.Done()
+		d.dispatch()
+	})
+}
+
+// Attach registers a live caller's call so the dialer can bridge it to an
+// agent (ivr.Connector).
+func (d *Dialer) Attach(id queue.TicketID, c pbx.Call) {
+	d.mu.Lock()
+	d.calls[id] = c
+	d.mu.Unlock()
+}
+
+// Detach forgets a live caller's call (ivr.Connector).
+func (d *Dialer) Detach(id queue.TicketID) {
+	d.mu.Lock()
+	delete(d.calls, id)
+	d.mu.Unlock()
+}
+
+func (d *Dialer) attached(id queue.TicketID) pbx.Call {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls[id]
+}
+
+// dispatch hands every free agent the head of their queues, then arms a
+// wake-up for the next moment something becomes due on its own.
+func (d *Dialer) dispatch() {
+	d.mu.Lock()
+	d.scheduled = false
+	ctx, stopped := d.ctx, d.stopped
+	d.mu.Unlock()
+	if stopped || ctx.Err() != nil {
+		return
+	}
+	for {
+		as, err := d.line.Next(ctx)
+		if err != nil {
+			d.log.WithError(err).Error("dispatch")
+			break
+		}
+		if as == nil {
+			break
+		}
+		d.wg.Add(1)
+		d.clk.Go(func() {
+			defer d.wg.Done()
+			d.handle(ctx, as)
+		})
+	}
+	if w := d.line.NextWake(); !w.IsZero() {
+		d.mu.Lock()
+		if d.wake != nil {
+			d.wake.Stop()
+		}
+		if !d.stopped {
+			d.wake = d.clk.AfterFunc(w.Sub(d.clk.Now()), d.Kick)
+		}
+		d.mu.Unlock()
+	}
+}
+
+func (d *Dialer) handle(ctx context.Context, as *queue.Assignment) {
+	t := as.Ticket
+	log := d.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "agent": as.Agent.ID})
+	if t.Kind == queue.Live {
+		d.connectLive(ctx, log, t, as.Agent)
+		return
+	}
+	opt := d.opts[t.Queue]
+	opt.setDefaults()
+	if t.Attempts >= opt.MaxAttempts {
+		// Only after a restart interrupted the last attempt: its outcome is
+		// unknown and it is never dialed again.
+		d.must(log, "fail", func() error {
+			_, err := d.line.Fail(ctx, t.ID, fmt.Sprintf("no answer confirmed after %d attempts (the last was cut by a restart)", t.Attempts), "dialer")
+			return err
+		})
+		return
+	}
+	if opt.Strategy == AgentFirst {
+		d.agentFirst(ctx, log, t, as.Agent, opt)
+		return
+	}
+	d.customerFirst(ctx, log, t, as.Agent, opt)
+}
+
+// connectLive rings an agent for a caller holding on the line and bridges
+// them. An agent who does not answer is paused and the caller keeps the head
+// of the line.
+func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent) {
+	caller := d.attached(t.ID)
+	if caller == nil {
+		d.must(log, "abandon", func() error {
+			_, err := d.line.Abandon(ctx, t.ID, "caller not on the line any more", "dialer")
+			return err
+		})
+		return
+	}
+	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Queue})
+	if err != nil {
+		d.must(log, "release", func() error {
+			_, err := d.line.Release(ctx, t.ID, fmt.Sprintf("agent %s did not answer: %v", agent.ID, err), "dialer")
+			return ignoreGone(err)
+		})
+		return
+	}
+	if _, err := d.line.Connect(ctx, t.ID, "dialer"); err != nil {
+		// The caller hung up while the agent's phone rang.
+		log.WithError(err).Info("caller left before the agent answered")
+		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "caller left")
+		return
+	}
+	if err := caller.Bridge(ctx, ag); err != nil {
+		d.must(log, "abandon", func() error {
+			_, err := d.line.Abandon(ctx, t.ID, "caller hung up as the agent answered", "dialer")
+			return ignoreGone(err)
+		})
+		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "caller left")
+		return
+	}
+	d.talk(ctx, log, t, ag)
+}
+
+// customerFirst dials the customer with the agent reserved; the customer
+// confirms with 1, then the agent is rung, hears the whisper, and is bridged.
+func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
+	cust, t, ok := d.dialCustomer(ctx, log, t, opt)
+	if !ok {
+		return
+	}
+	ans, err := d.flows.Confirm(ctx, cust, t)
+	if err != nil && !errors.Is(err, pbx.ErrHungUp) {
+		log.WithError(err).Warn("callback confirmation")
+	}
+	switch ans {
+	case ivr.AnswerConnect:
+	case ivr.AnswerLater:
+		d.hangup(ctx, cust)
+		d.retry(ctx, log, t.ID, "customer asked to be called later")
+		return
+	case ivr.AnswerNotReached:
+		d.hangup(ctx, cust)
+		d.retry(ctx, log, t.ID, "answered but no key pressed (voicemail?)")
+		return
+	default:
+		d.hangup(ctx, cust)
+		d.retry(ctx, log, t.ID, "customer hung up before confirming")
+		return
+	}
+	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
+	if err != nil {
+		d.hangup(ctx, cust)
+		d.retry(ctx, log, t.ID, fmt.Sprintf("agent %s did not answer", agent.ID))
+		return
+	}
+	if err := d.flows.Whisper(ctx, ag, t); err != nil && !errors.Is(err, pbx.ErrHungUp) {
+		log.WithError(err).Warn("whisper")
+	}
+	d.bridgeAndTalk(ctx, log, t, cust, ag, agent.ID)
+}
+
+// agentFirst rings the agent, whispers the context, then dials the customer
+// while the agent waits on the line.
+func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
+	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
+	if err != nil {
+		d.must(log, "release", func() error {
+			_, err := d.line.Release(ctx, t.ID, fmt.Sprintf("agent %s did not answer: %v", agent.ID, err), "dialer")
+			return ignoreGone(err)
+		})
+		return
+	}
+	if err := d.flows.Whisper(ctx, ag, t); err != nil {
+		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "agent hung up during the whisper")
+		d.must(log, "release", func() error {
+			_, err := d.line.Release(ctx, t.ID, "agent hung up during the whisper", "dialer")
+			return ignoreGone(err)
+		})
+		return
+	}
+	_ = ag.StartMOH(ctx, "")
+	cust, t, ok := d.dialCustomer(ctx, log, t, opt)
+	if !ok {
+		_, _ = ag.Play(ctx, pbx.PlayOptions{}, pbx.Sound(ivr.PromptCustomerNotReached))
+		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "customer not reached")
+		return
+	}
+	d.bridgeAndTalk(ctx, log, t, cust, ag, agent.ID)
+}
+
+// dialCustomer starts attempt N (journaled first, so a crash never dials the
+// same attempt twice: the call id is ticket and attempt) and dials. A failed
+// dial is journaled with its outcome and cause, then retried or failed.
+func (d *Dialer) dialCustomer(ctx context.Context, log *logrus.Entry, t *queue.Ticket, opt QueueOptions) (pbx.Call, *queue.Ticket, bool) {
+	t, err := d.line.Dial(ctx, t.ID, "dialer")
+	if err != nil {
+		log.WithError(err).Warn("start attempt")
+		return nil, nil, false
+	}
+	log = log.WithField("attempt", t.Attempts)
+	c, err := d.sw.Originate(ctx, pbx.Originate{
+		ID:        fmt.Sprintf("vhold-%d-%d", t.ID, t.Attempts),
+		Endpoint:  strings.ReplaceAll(opt.DialString, "{number}", t.Number),
+		CallerID:  opt.CallerID,
+		Timeout:   opt.RingTimeout,
+		Language:  t.Language,
+		Variables: map[string]string{"VHOLD_TICKET": fmt.Sprint(t.ID), "VHOLD_ATTEMPT": fmt.Sprint(t.Attempts)},
+	})
+	if err != nil {
+		outcome := pbx.OutcomeOf(err)
+		if outcome == pbx.Invalid {
+			d.must(log, "fail", func() error {
+				_, err := d.line.Fail(ctx, t.ID, fmt.Sprintf("invalid number: %v", err), "dialer")
+				return err
+			})
+		} else {
+			d.retry(ctx, log, t.ID, err.Error())
+		}
+		return nil, nil, false
+	}
+	return c, t, true
+}
+
+// ringAgent rings an agent for ticket t. The call id includes the ticket's
+// version, which every transition bumps, so each ring of an agent for a
+// ticket is a distinct call even across a restart.
+func (d *Dialer) ringAgent(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, shown pbx.Party) (pbx.Call, error) {
+	if err := d.line.SetAgentState(agent.ID, queue.AgentRinging, fmt.Sprintf("ticket %d", t.ID)); err != nil {
+		return nil, err
+	}
+	opt := d.opts[t.Queue]
+	opt.setDefaults()
+	c, err := d.sw.Originate(ctx, pbx.Originate{
+		ID:       fmt.Sprintf("vhold-%d-v%d-%s", t.ID, t.Version, agent.ID),
+		Endpoint: agent.Endpoint,
+		CallerID: shown,
+		Timeout:  opt.AgentRingTimeout,
+	})
+	if err != nil {
+		log.WithError(err).Info("agent did not answer; pausing them")
+		d.setAgent(agent.ID, queue.AgentPaused, "did not answer")
+		return nil, err
+	}
+	return c, nil
+}
+
+// bridgeAndTalk connects a confirmed customer to the agent and follows the
+// conversation to its end.
+func (d *Dialer) bridgeAndTalk(ctx context.Context, log *logrus.Entry, t *queue.Ticket, cust, ag pbx.Call, agentID string) {
+	if _, err := d.line.Connect(ctx, t.ID, "dialer"); err != nil {
+		log.WithError(err).Warn("connect")
+		d.hangup(ctx, cust)
+		d.endAgentCall(ctx, ag, agentID, queue.AgentAvailable, "ticket changed")
+		return
+	}
+	if err := cust.Bridge(ctx, ag); err != nil {
+		d.must(log, "abandon", func() error {
+			_, err := d.line.Abandon(ctx, t.ID, "customer hung up before the bridge", "dialer")
+			return ignoreGone(err)
+		})
+		d.endAgentCall(ctx, ag, agentID, queue.AgentAvailable, "customer left")
+		return
+	}
+	d.talk(ctx, log, t, ag)
+	d.hangup(ctx, cust)
+}
+
+// talk waits on the agent's leg until the conversation ends (either side
+// hangs up; the other is left alone in the bridge on Asterisk, hung up on
+// FreeSWITCH), then completes the ticket, which puts the agent in wrap-up.
+func (d *Dialer) talk(ctx context.Context, log *logrus.Entry, t *queue.Ticket, ag pbx.Call) {
+	for {
+		ev, err := ag.Wait(ctx, time.Hour)
+		if err != nil || ev.Kind == pbx.EventHangup || ev.Kind == pbx.EventUnbridge {
+			break
+		}
+	}
+	d.hangup(ctx, ag)
+	d.must(log, "complete", func() error {
+		_, err := d.line.Complete(ctx, t.ID, "dialer")
+		return ignoreGone(err)
+	})
+}
+
+// endAgentCall hangs up an agent leg that will not be used and sets the agent.
+func (d *Dialer) endAgentCall(ctx context.Context, ag pbx.Call, agentID string, st queue.AgentState, reason string) {
+	d.hangup(ctx, ag)
+	d.setAgent(agentID, st, reason)
+}
+
+func (d *Dialer) setAgent(id string, st queue.AgentState, reason string) {
+	if err := d.line.SetAgentState(id, st, reason); err != nil {
+		d.log.WithError(err).WithField("agent", id).Warn("agent state")
+	}
+}
+
+func (d *Dialer) retry(ctx context.Context, log *logrus.Entry, id queue.TicketID, outcome string) {
+	d.must(log, "retry", func() error {
+		t, err := d.line.Retry(ctx, id, outcome, "dialer")
+		if err == nil {
+			log.WithFields(logrus.Fields{"state": t.State, "outcome": outcome}).Info("attempt failed")
+		}
+		return ignoreGone(err)
+	})
+}
+
+func (d *Dialer) hangup(ctx context.Context, c pbx.Call) {
+	if c == nil {
+		return
+	}
+	if err := c.Hangup(ctx, pbx.CauseNormal); err != nil && !errors.Is(err, pbx.ErrHungUp) {
+		d.log.WithError(err).WithField("call", c.ID()).Warn("hangup")
+	}
+}
+
+// must runs a line change and logs its failure: the dialer cannot undo a
+// call, so a refused change is reported and the line keeps its own truth.
+func (d *Dialer) must(log *logrus.Entry, what string, f func() error) {
+	if err := f(); err != nil {
+		log.WithError(err).Errorf("%s ticket", what)
+	}
+}
+
+// ignoreGone treats a ticket that already ended (the caller hung up, the CLI
+// cancelled it) as nothing to do.
+func ignoreGone(err error) error {
+	if errors.Is(err, queue.ErrNoTicket) {
+		return nil
+	}
+	return err
+}
