@@ -87,6 +87,8 @@ type Dialer struct {
 	mu        sync.Mutex
 	ctx       context.Context
 	calls     map[queue.TicketID]pbx.Call // live callers on hold, by ticket
+	// ringing cancels the agent ring for a live caller who hangs up meanwhile.
+	ringing map[queue.TicketID]context.CancelFunc
 	scheduled bool                        // a dispatch is queued
 	wake      clock.Timer
 	wg        sync.WaitGroup
@@ -105,7 +107,8 @@ func New(line *queue.Line, sw pbx.Switch, flows Flows, clk clock.Clock, opts map
 		qo.setDefaults()
 		o[q] = qo
 	}
-	return &Dialer{line: line, sw: sw, flows: flows, clk: clk, opts: o, log: log, calls: map[queue.TicketID]pbx.Call{}}
+	return &Dialer{line: line, sw: sw, flows: flows, clk: clk, opts: o, log: log,
+		calls: map[queue.TicketID]pbx.Call{}, ringing: map[queue.TicketID]context.CancelFunc{}}
 }
 
 // Start begins dispatching: at once, after every change of the line, and
@@ -155,11 +158,16 @@ func (d *Dialer) Attach(id queue.TicketID, c pbx.Call) {
 	d.mu.Unlock()
 }
 
-// Detach forgets a live caller's call (ivr.Connector).
+// Detach forgets a live caller's call (ivr.Connector). If an agent's phone
+// is ringing for that caller, the ring is cancelled: nobody is left to talk to.
 func (d *Dialer) Detach(id queue.TicketID) {
 	d.mu.Lock()
 	delete(d.calls, id)
+	cancel := d.ringing[id]
 	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 func (d *Dialer) attached(id queue.TicketID) pbx.Call {
@@ -242,8 +250,23 @@ func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, t *queue.Ti
 		})
 		return
 	}
-	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Queue})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.mu.Lock()
+	d.ringing[t.ID] = cancel
+	d.mu.Unlock()
+	ag, err := d.ringAgent(rctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Queue})
+	d.mu.Lock()
+	delete(d.ringing, t.ID)
+	d.mu.Unlock()
 	if err != nil {
+		if d.attached(t.ID) == nil {
+			d.must(log, "abandon", func() error {
+				_, err := d.line.Abandon(ctx, t.ID, "caller hung up while the agent's phone rang", "dialer")
+				return ignoreGone(err)
+			})
+			return
+		}
 		d.must(log, "release", func() error {
 			_, err := d.line.Release(ctx, t.ID, fmt.Sprintf("agent %s did not answer: %v", agent.ID, err), "dialer")
 			return ignoreGone(err)
@@ -383,8 +406,14 @@ func (d *Dialer) ringAgent(ctx context.Context, log *logrus.Entry, t *queue.Tick
 		Timeout:  opt.AgentRingTimeout,
 	})
 	if err != nil {
-		log.WithError(err).Info("agent did not answer; pausing them")
-		d.setAgent(agent.ID, queue.AgentPaused, "did not answer")
+		var de *pbx.DialError
+		if errors.As(err, &de) {
+			log.WithError(err).Info("agent did not answer; pausing them")
+			d.setAgent(agent.ID, queue.AgentPaused, "did not answer")
+		} else {
+			// Cancelled (the caller left) or the switch failed: not the agent's doing.
+			d.setAgent(agent.ID, queue.AgentAvailable, "ring cancelled")
+		}
 		return nil, err
 	}
 	return c, nil

@@ -287,7 +287,9 @@ func (k *caller) leave(ctx context.Context, flowErr error) {
 	k.ivr.conn.Detach(k.id)
 	ctx = context.WithoutCancel(ctx)
 	t, _, err := k.ivr.line.Ticket(k.id)
-	if err != nil || t.Kind != queue.Live || t.State != queue.Waiting {
+	// Reserved: an agent's phone is ringing for this caller; the dialer
+	// sees the ticket gone when the agent answers and hangs the agent up.
+	if err != nil || t.Kind != queue.Live || (t.State != queue.Waiting && t.State != queue.Reserved) {
 		return
 	}
 	reason := "caller hung up"
