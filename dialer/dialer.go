@@ -84,12 +84,12 @@ type Dialer struct {
 	opts  map[string]QueueOptions
 	log   *logrus.Entry
 
-	mu        sync.Mutex
-	ctx       context.Context
-	calls     map[queue.TicketID]pbx.Call // live callers on hold, by ticket
+	mu    sync.Mutex
+	ctx   context.Context
+	calls map[queue.TicketID]pbx.Call // live callers on hold, by ticket
 	// ringing cancels the agent ring for a live caller who hangs up meanwhile.
-	ringing map[queue.TicketID]context.CancelFunc
-	scheduled bool                        // a dispatch is queued
+	ringing   map[queue.TicketID]context.CancelFunc
+	scheduled bool // a dispatch is queued
 	wake      clock.Timer
 	wg        sync.WaitGroup
 	stopped   bool
