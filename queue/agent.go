@@ -76,6 +76,10 @@ type Agent struct {
 	Reason string
 	// Ticket is the ticket the agent is reserved for or handling.
 	Ticket TicketID
+	// ReservedAt is when the agent was given Ticket: the agent's time on a
+	// ticket runs from here, through ringing and talking, to the end of
+	// wrap-up, and that whole cycle is what the line waits on.
+	ReservedAt time.Time
 }
 
 // serves reports whether the agent takes tickets from queue q.

@@ -80,6 +80,10 @@ type Estimator struct {
 	// smoothing does not lose sub-nanosecond fractions on every update.
 	meanNs float64
 	seen   bool
+	// n counts the samples seen: until 1/Smoothing of them, each weighs
+	// 1/n (a plain average), so one short first call cannot set the mean
+	// for the next fifty as a bare EWMA seeded by it would.
+	n int
 }
 
 // NewEstimator returns an estimator that has not observed any call yet.
@@ -106,11 +110,13 @@ func (e *Estimator) ObserveHandle(d time.Duration) {
 	if d <= 0 {
 		return
 	}
+	e.n++
 	if !e.seen {
 		e.meanNs, e.seen = float64(d), true
 		return
 	}
-	e.meanNs += e.opts.Smoothing * (float64(d) - e.meanNs)
+	w := max(e.opts.Smoothing, 1/float64(e.n))
+	e.meanNs += w * (float64(d) - e.meanNs)
 }
 
 // MeanHandle returns the learned mean handle time, and false if no call has

@@ -189,12 +189,16 @@ func TestObserveHandle(t *testing.T) {
 		want    time.Duration
 	}{
 		{100 * time.Second, 100 * time.Second}, // the first sample initialises
-		{200 * time.Second, 110 * time.Second}, // weight 0.1
-		{0, 110 * time.Second},                 // ignored
-		{-time.Minute, 110 * time.Second},      // ignored
-		{110 * time.Second, 110 * time.Second},
-		{10 * time.Second, 100 * time.Second},
+		{200 * time.Second, 150 * time.Second}, // warm-up: a plain average
+		{0, 150 * time.Second},                 // ignored
+		{-time.Minute, 150 * time.Second},      // ignored
+		{60 * time.Second, 120 * time.Second},  // average of 100, 200, 60
 	}
+	for range 7 { // samples 4 to 10 keep the average at 120s
+		steps = append(steps, struct{ observe, want time.Duration }{120 * time.Second, 120 * time.Second})
+	}
+	// From the 11th sample on (1/0.1 = 10), each weighs the smoothing, 0.1.
+	steps = append(steps, struct{ observe, want time.Duration }{220 * time.Second, 130 * time.Second})
 	for i, s := range steps {
 		e.ObserveHandle(s.observe)
 		if d, ok := e.MeanHandle(); !ok || !near(d, s.want) {
@@ -212,7 +216,7 @@ func TestEstimatorOptionDefaults(t *testing.T) {
 	} {
 		e := learned(100*time.Second, o)
 		e.ObserveHandle(200 * time.Second)
-		mean := 100 + 100*DefaultSmoothing // seconds, after 100s then 200s
+		mean := 150.0 // seconds: the warm-up average of 100s and 200s
 		if d, _ := e.MeanHandle(); !near(d, seconds(mean)) {
 			t.Errorf("%+v: mean after 100s, 200s = %v, want %vs (smoothing %v)", o, d, mean, DefaultSmoothing)
 		}

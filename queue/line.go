@@ -577,7 +577,7 @@ func (l *Line) Next(ctx context.Context) (*Assignment, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.State, a.Since, a.Reason, a.Ticket = AgentReserved, now, "", nt.ID
+		a.State, a.Since, a.Reason, a.Ticket, a.ReservedAt = AgentReserved, now, "", nt.ID, now
 		return &Assignment{Ticket: nt.Clone(), Agent: *a}, nil
 	}
 	return nil, nil
@@ -719,10 +719,17 @@ func (l *Line) Complete(ctx context.Context, id TicketID, actor string) (*Ticket
 	if err != nil {
 		return nil, err
 	}
-	if !t.ConnectedAt.IsZero() {
+	a, ok := l.agents[t.Agent]
+	ok = ok && a.Ticket == t.ID
+	switch {
+	case ok && !a.ReservedAt.IsZero():
+		// What callers wait for is the agent's whole cycle: ringing (and,
+		// for a callback, dialing the customer), talking and wrap-up.
+		l.queues[t.Queue].est.ObserveHandle(now.Sub(a.ReservedAt) + a.WrapUp)
+	case !t.ConnectedAt.IsZero():
 		l.queues[t.Queue].est.ObserveHandle(now.Sub(t.ConnectedAt))
 	}
-	if a, ok := l.agents[t.Agent]; ok && a.Ticket == t.ID {
+	if ok {
 		a.State, a.Since, a.Reason = AgentWrapUp, now, "wrap-up"
 	}
 	return nt, nil
