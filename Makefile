@@ -42,7 +42,7 @@ test: deps vet fmt-check
 
 # The figures in README.md come from this target.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./queue/ ./store/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./queue/ ./store/ ./pbx/pbxtest/
 
 clean:
 	rm -rf bin var

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -18,7 +20,7 @@ import (
 func runDemo(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "demo", "demo [--agents N] [--rate CALLS/H] [--handle D] [--press1 SHARE] [--duration D] [--speed X] [--seed N]")
 	agents := fs.Int("agents", 5, "agents staffing the queue")
-	rate := fs.Float64("rate", 50, "callers per hour (Poisson)")
+	rate := fs.Float64("rate", 55, "callers per hour (Poisson)")
 	handle := fs.Duration("handle", 5*time.Minute, "mean handle time (exponential)")
 	press1 := fs.Float64("press1", 0.4, "share of callers offered a callback who press 1")
 	patience := fs.Duration("patience", 15*time.Minute, "mean time a caller holds before hanging up (0: forever)")
@@ -29,6 +31,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	strategy := fs.String("strategy", string(dialer.CustomerFirst), "callback strategy: customer-first or agent-first")
 	verbose := fs.Bool("v", false, "log every step of every call")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	listen := fs.String("listen", "", "serve /healthz on this address during the run and after it, until interrupted (with --speed, watch the line move)")
 	if _, code, ok := parse(e, fs, args); !ok {
 		return code
 	}
@@ -55,7 +58,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		Reach: *reach, Duration: *duration, Seed: *seed, Strategy: dialer.Strategy(*strategy), Log: log,
 	}
 	if *verbose {
-		o.Trace = func(format string, args ...any) { log.Debugf(format, args...) }
+		// Straight to stderr: the switch calls this with its world locked, and
+		// the log's virtual-time hook would ask that world for the time.
+		o.Trace = func(format string, args ...any) { fmt.Fprintf(e.stderr, "call  "+format+"\n", args...) }
 		log.Logger.SetLevel(logrus.DebugLevel)
 	}
 	w, err := sim.New(o, nil)
@@ -64,6 +69,16 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	// Virtual time is also what a demo reports in, so log lines carry it.
 	log.Logger.AddHook(virtualTime{now: w.Sim.Now})
+	var srv *http.Server
+	if *listen != "" {
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return errorf(e, "demo: %v", err)
+		}
+		srv = &http.Server{Handler: healthHandler(w.Line), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		fmt.Fprintf(e.stdout, "serving http://%s/healthz\n", ln.Addr())
+	}
 	wall := time.Now()
 	w.Traffic(w.Opts.Start)
 	w.Start(ctx)
@@ -85,6 +100,13 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		*agents, *rate, *duration, *handle, 100**press1, *seed)
 	r.Print(e.stdout)
 	fmt.Fprintf(e.stdout, "ran %s of virtual time in %s\n", r.Window, time.Since(wall).Round(time.Millisecond))
+	if srv != nil {
+		fmt.Fprintln(e.stdout, "still serving /healthz; interrupt to stop")
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
 	return 0
 }
 
