@@ -22,6 +22,9 @@ type Call struct {
 	lang     string
 	caller   pbx.Party
 	outbound bool
+	// bridgedOnce: the call has been bridged at least once, so a caller's
+	// patience no longer applies.
+	bridgedOnce bool
 
 	// Everything below is guarded by sw.sim.mu.
 	arrived    bool
@@ -542,6 +545,7 @@ func (c *Call) Bridge(ctx context.Context, other pbx.Call) error {
 	c.leaveBridge()
 	o.leaveBridge()
 	c.peer, o.peer = o, c
+	c.bridgedOnce, o.bridgedOnce = true, true
 	c.joined(o)
 	o.joined(c)
 	return nil
@@ -601,6 +605,19 @@ func (c *Call) Hangup(ctx context.Context, cause pbx.Cause) error {
 }
 
 // remoteHangup is the far end hanging up, from a scheduled event.
+// giveUp is a waiting caller's patience running out: it hangs up unless it
+// has reached an agent by then (nobody hangs up on the agent for having
+// waited too long).
+func (c *Call) giveUp() {
+	m := c.sw.sim
+	m.mu.Lock()
+	talked := c.bridgedOnce
+	m.mu.Unlock()
+	if !talked {
+		c.remoteHangup()
+	}
+}
+
 func (c *Call) remoteHangup() {
 	m := c.sw.sim
 	m.mu.Lock()

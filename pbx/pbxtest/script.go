@@ -20,7 +20,8 @@ type Caller struct {
 	// Script is what the caller does, one step after another (see Action).
 	Script []Action
 	// HangUpAfter is the caller's patience, counted from when they dialled;
-	// 0 means they never hang up on their own.
+	// 0 means they never hang up on their own. A caller who has been
+	// bridged to someone by then stays on the call.
 	HangUpAfter time.Duration
 }
 

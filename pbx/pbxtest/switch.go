@@ -173,7 +173,7 @@ func (s *Switch) arrive(c *Call) {
 		return
 	}
 	if d := c.far.hangUpAfter; d > 0 {
-		m.schedule(m.now.Add(d), func() { c.remoteHangup() })
+		m.schedule(m.now.Add(d), func() { c.giveUp() })
 	}
 	c.scriptNext()
 	h, ctx := s.handler, s.serveCtx

@@ -274,8 +274,14 @@ func TestBridgeRefusesForeignCalls(t *testing.T) {
 func TestCallerHangingUpLeavesAgentAlone(t *testing.T) {
 	r := newRig(t, Options{})
 	r.sw.Agent("PJSIP/1001", Answers(0))
-	r.sw.Dial(t0, Caller{HangUpAfter: time.Minute})
+	// Talking to the agent, the caller hangs up a minute after the answer
+	// (patience no longer applies once bridged: TestPatienceEndsAtTheBridge).
+	r.sw.Dial(t0, Caller{Script: []Action{HangUp{After: time.Minute}}})
 	r.serve(func(ctx context.Context, c pbx.Call) {
+		if err := c.Answer(ctx); err != nil {
+			t.Error(err)
+			return
+		}
 		a, err := r.sw.Originate(ctx, pbx.Originate{Endpoint: "PJSIP/1001"})
 		if err != nil {
 			t.Error(err)
@@ -421,4 +427,33 @@ func TestDeterminism(t *testing.T) {
 	if a == c {
 		t.Fatal("runs with different seeds are identical")
 	}
+}
+
+func TestPatienceEndsAtTheBridge(t *testing.T) {
+	r := newRig(t, Options{})
+	r.sw.Agent("PJSIP/1001", Answers(0))
+	caller := r.sw.Dial(t0, Caller{HangUpAfter: time.Minute})
+	r.serve(func(ctx context.Context, c pbx.Call) {
+		a, err := r.sw.Originate(ctx, pbx.Originate{Endpoint: "PJSIP/1001"})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer a.Hangup(ctx, pbx.CauseNormal)
+		if err := c.Bridge(ctx, a); err != nil {
+			t.Error(err)
+		}
+		for { // talk for two minutes
+			ev, err := a.Wait(ctx, 2*time.Minute)
+			if err != nil || ev.Kind == pbx.EventTimeout || ev.Kind == pbx.EventUnbridge {
+				return
+			}
+		}
+	})
+	r.sim.RunFor(90 * time.Second)
+	if !caller.Up() {
+		t.Fatalf("a caller bridged before their patience ran out hung up on the agent:\n%s", caller.Transcript())
+	}
+	r.sim.RunFor(time.Hour)
+	r.finish()
 }
