@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run demo test vet fmt-check bench clean
+.PHONY: all deps build run demo test vet fmt-check bench sounds clean
 
 all: build
 
@@ -43,6 +43,16 @@ test: deps vet fmt-check
 # The figures in README.md come from this target.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./queue/ ./store/ ./pbx/pbxtest/
+
+# The prompt audio, sounds/<lang>/<key>.wav, from sounds/catalog.yaml. The files
+# are committed, so only a change to the catalog needs this. flite, espeak-ng
+# and sox are installed when missing.
+sounds:
+	@for t in flite espeak-ng sox; do command -v $$t >/dev/null 2>&1 || missing=1; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing flite, espeak-ng and sox (prompt synthesis)"; \
+			apt-get update -qq && apt-get install -y -qq flite espeak-ng sox; fi
+	$(GO) run ./sounds/generate
 
 clean:
 	rm -rf bin var

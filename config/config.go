@@ -28,6 +28,7 @@ type Config struct {
 	HTTP   HTTP              `yaml:"http"`
 	Log    Log               `yaml:"log"`
 	PBX    PBX               `yaml:"pbx"`
+	Sounds Sounds            `yaml:"sounds"`
 	Agents map[string]*Agent `yaml:"agents"`
 	Queues map[string]*Queue `yaml:"queues"`
 }
@@ -54,6 +55,15 @@ type Store struct {
 	Path        string        `yaml:"path"`
 	Synchronous Synchronous   `yaml:"synchronous"`
 	BusyTimeout time.Duration `yaml:"busy_timeout"`
+}
+
+// Sounds says which voice vhold speaks with.
+type Sounds struct {
+	// Custom is a folder of recorded prompts, laid out as <lang>/<key>.wav
+	// (8 kHz, 16-bit, mono), that replace the generated voice key by key;
+	// empty uses the generated voice. A relative path is relative to this
+	// file's folder. `vhold check` lists the prompts it lacks.
+	Custom string `yaml:"custom"`
 }
 
 // HTTP is the API, the callback form, the board and /metrics.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -30,6 +31,14 @@ var (
 // paths). It reports every problem through d.
 func validate(d *decoder, c *Config, dir string) {
 	validateStore(d, &c.Store, dir)
+	if c.Sounds.Custom != "" {
+		if !filepath.IsAbs(c.Sounds.Custom) {
+			c.Sounds.Custom = filepath.Join(dir, c.Sounds.Custom)
+		}
+		if fi, err := os.Stat(c.Sounds.Custom); err != nil || !fi.IsDir() {
+			d.report("sounds.custom", "%q is not a folder", c.Sounds.Custom)
+		}
+	}
 	if _, err := hostPort(c.HTTP.Listen, ""); err != nil {
 		d.report("http.listen", "%v", err)
 	}

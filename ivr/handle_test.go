@@ -296,12 +296,12 @@ func TestHandle(t *testing.T) {
 				c.queue().Offer.ScheduledAfterHours = true
 			},
 			caller: pbxtest.Caller{Number: ownNumber, Queue: "support", Script: []pbxtest.Action{
-				press(PromptOClock, "1"), press(PromptConfirmOrOther, "1"),
+				press("time:09:00", "1"), press(PromptConfirmOrOther, "1"),
 			}},
 			want: []string{
-				"play sound:offer-scheduled", "play sound:day-tomorrow", "play sound:time-at", "play number:9", "play sound:time-o-clock", "key 1",
+				"play sound:offer-scheduled", "play sound:day-tomorrow", "play time:09:00", "key 1",
 				"play sound:number-confirm-or-other", "key 1",
-				"play sound:promise-scheduled", "play sound:day-tomorrow", "play sound:time-at", "play number:9", "play sound:time-o-clock",
+				"play sound:promise-scheduled", "play sound:day-tomorrow", "play time:09:00",
 				"play sound:goodbye", "hangup normal",
 			},
 			events: []queue.Event{queue.EvJoin, queue.EvSchedule},

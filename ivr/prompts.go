@@ -38,8 +38,6 @@ const (
 	PromptFriday    = "day-friday"
 	PromptSaturday  = "day-saturday"
 	PromptSunday    = "day-sunday"
-	PromptAt        = "time-at"      // "at" + hour [+ minute | o'clock]
-	PromptOClock    = "time-o-clock" // "o'clock"
 
 	// A caller who already has a callback pending.
 	PromptExistingCallback = "existing-callback"       // "We already have your callback request."
@@ -113,7 +111,7 @@ func PromptKeys() []string {
 		PromptGreeting, PromptQueueUnavailable,
 		PromptYouAreNumber, PromptInLine, PromptWaitAbout,
 		PromptOfferCallback, PromptOfferScheduled,
-		PromptToday, PromptTomorrow, PromptAt, PromptOClock,
+		PromptToday, PromptTomorrow,
 		PromptExistingCallback, PromptKeepOrCancel,
 		PromptNumberEndingIn, PromptConfirmOrOther, PromptEnterNumber, PromptYouEntered,
 		PromptCorrectOrRetry, PromptNoNumber, PromptNumberInvalid, PromptNumberPremium,
@@ -178,9 +176,5 @@ func slotPrompts(slot, now time.Time, loc *time.Location) []pbx.Prompt {
 	default:
 		day = weekdays[s.Weekday()]
 	}
-	ps := []pbx.Prompt{pbx.Sound(day), pbx.Sound(PromptAt), pbx.Number(s.Hour())}
-	if s.Minute() == 0 {
-		return append(ps, pbx.Sound(PromptOClock))
-	}
-	return append(ps, pbx.Number(s.Minute()))
+	return []pbx.Prompt{pbx.Sound(day), pbx.Time(s.Hour(), s.Minute())}
 }

@@ -50,12 +50,12 @@ func TestSlotPrompts(t *testing.T) {
 		loc  *time.Location
 		want string
 	}{
-		{"later today", time.Date(2026, 3, 5, 23, 15, 0, 0, madrid), madrid, "[sound:day-today sound:time-at number:23 number:15]"},
-		{"tomorrow on the hour", time.Date(2026, 3, 6, 9, 0, 0, 0, madrid), madrid, "[sound:day-tomorrow sound:time-at number:9 sound:time-o-clock]"},
-		{"after the weekend", time.Date(2026, 3, 9, 8, 30, 0, 0, madrid), madrid, "[sound:day-monday sound:time-at number:8 number:30]"},
+		{"later today", time.Date(2026, 3, 5, 23, 15, 0, 0, madrid), madrid, "[sound:day-today time:23:15]"},
+		{"tomorrow on the hour", time.Date(2026, 3, 6, 9, 0, 0, 0, madrid), madrid, "[sound:day-tomorrow time:09:00]"},
+		{"after the weekend", time.Date(2026, 3, 9, 8, 30, 0, 0, madrid), madrid, "[sound:day-monday time:08:30]"},
 		// The slot comes in UTC from the clock; it is said in the queue's zone.
-		{"utc slot in the queue's zone", time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC), madrid, "[sound:day-tomorrow sound:time-at number:9 sound:time-o-clock]"},
-		{"no zone: the slot's own", time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC), nil, "[sound:day-tomorrow sound:time-at number:8 sound:time-o-clock]"},
+		{"utc slot in the queue's zone", time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC), madrid, "[sound:day-tomorrow time:09:00]"},
+		{"no zone: the slot's own", time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC), nil, "[sound:day-tomorrow time:08:00]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

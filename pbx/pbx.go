@@ -245,6 +245,9 @@ const (
 	KindDuration PromptKind = "duration"
 	// KindRecording plays a recording made with Record.
 	KindRecording PromptKind = "recording"
+	// KindTime says a time of day, with its "at": "at nine thirty", "a las
+	// nueve y treinta". D is the time since midnight.
+	KindTime PromptKind = "time"
 )
 
 // Prompt is one thing to say. Numbers, digits and durations are composed
@@ -265,6 +268,11 @@ func Digits(s string) Prompt          { return Prompt{Kind: KindDigits, Key: s} 
 func Duration(d time.Duration) Prompt { return Prompt{Kind: KindDuration, D: d} }
 func Clip(r Recording) Prompt         { return Prompt{Kind: KindRecording, Key: r.Name} }
 
+// Time says "at H:MM" in the call's language.
+func Time(hour, minute int) Prompt {
+	return Prompt{Kind: KindTime, D: time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute}
+}
+
 // String is the prompt as logs and test transcripts show it ("sound:greeting",
 // "number:4", "duration:25m0s").
 func (p Prompt) String() string {
@@ -273,6 +281,8 @@ func (p Prompt) String() string {
 		return fmt.Sprintf("number:%d", p.N)
 	case KindDuration:
 		return fmt.Sprintf("duration:%s", p.D)
+	case KindTime:
+		return fmt.Sprintf("time:%02d:%02d", int(p.D.Hours()), int(p.D.Minutes())%60)
 	default:
 		return string(p.Kind) + ":" + p.Key
 	}

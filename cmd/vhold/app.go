@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/vhold/vhold/config"
+	"github.com/vhold/vhold/ivr"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -173,4 +174,30 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// ivrConfig turns the file's queues into the call flows' options.
+func ivrConfig(c *config.Config) ivr.Config {
+	out := ivr.Config{Queues: map[string]ivr.QueueOptions{}}
+	for name, q := range c.Queues {
+		o := ivr.QueueOptions{
+			Language:       string(q.Language),
+			Country:        string(q.Country),
+			MOHClass:       q.Hold.MOHClass,
+			AnnounceEvery:  q.Hold.AnnounceEvery,
+			RecordName:     q.Qualify.RecordName,
+			ConfirmTimeout: q.Callback.ConfirmTimeout,
+		}
+		for _, r := range q.AllowedCountries {
+			o.AllowedCountries = append(o.AllowedCountries, string(r))
+		}
+		for _, r := range q.Qualify.Reasons {
+			o.Reasons = append(o.Reasons, ivr.Reason{Key: r.Key, Category: queue.Category(r.Category), Prompt: r.Prompt})
+		}
+		if q.Hours.Schedule != nil {
+			o.Location = q.Hours.Schedule.Location()
+		}
+		out.Queues[name] = o
+	}
+	return out
 }

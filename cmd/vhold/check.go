@@ -31,5 +31,9 @@ func runCheck(_ context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "  freeswitch: %d server(s)\n", len(cfg.PBX.FreeSWITCH))
 	fmt.Fprintf(e.stdout, "  store:      %s (synchronous=%s)\n", cfg.Store.Path, cfg.Store.Synchronous)
 	fmt.Fprintf(e.stdout, "  http:       %s\n", cfg.HTTP.Listen)
+	if n := checkSounds(e, cfg); n > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d prompt problem(s)\n", *cfgPath, n)
+		return 1
+	}
 	return 0
 }

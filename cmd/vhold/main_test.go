@@ -67,6 +67,10 @@ func transcript(t *testing.T, script string) string {
 		"VHOLD_ESL_PASSWORD": "ClueCon",
 	}
 	clk := clock.NewFake(now)
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	for _, line := range strings.Split(script, "\n") {
 		line = strings.TrimSpace(line)
@@ -95,11 +99,14 @@ func transcript(t *testing.T, script string) string {
 		code := run(context.Background(), e, args[1:])
 		// The store lives in a fresh temporary folder; print it as $STORE.
 		// Wall-clock durations (the demo's "ran … in 53ms") vary by machine.
+		// Absolute paths depend on where the clone is; print it as $PWD.
 		got := strings.ReplaceAll(stdout.String(), envs["VHOLD_STORE"], "$STORE")
+		got = strings.ReplaceAll(got, cwd, "$PWD")
 		got = wallTime.ReplaceAllString(got, "in <wall time>")
 		fmt.Fprintf(&out, "$ %s\n%s", line, got)
 		if stderr.Len() > 0 {
 			errs := strings.ReplaceAll(stderr.String(), envs["VHOLD_STORE"], "$STORE")
+			errs = strings.ReplaceAll(errs, cwd, "$PWD")
 			for _, l := range strings.Split(strings.TrimRight(errs, "\n"), "\n") {
 				fmt.Fprintf(&out, "stderr: %s\n", l)
 			}
