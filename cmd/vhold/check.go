@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/vhold/vhold/config"
+	"github.com/vhold/vhold/pbx/asterisk/ari"
 )
 
 // runCheck validates a configuration file without touching the store or the
 // PBXs, so an admin can run it before every reload.
-func runCheck(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "check", "check -c FILE")
+func runCheck(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "check", "check -c FILE [--offline]")
 	cfgPath := configFlag(e, fs)
+	offline := fs.Bool("offline", false, "do not try to reach the PBXs")
 	if _, code, ok := parse(e, fs, args); !ok {
 		return code
 	}
@@ -31,9 +37,39 @@ func runCheck(_ context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "  freeswitch: %d server(s)\n", len(cfg.PBX.FreeSWITCH))
 	fmt.Fprintf(e.stdout, "  store:      %s (synchronous=%s)\n", cfg.Store.Path, cfg.Store.Synchronous)
 	fmt.Fprintf(e.stdout, "  http:       %s\n", cfg.HTTP.Listen)
+	if !*offline {
+		checkAsterisk(ctx, e, cfg)
+	}
 	if n := checkSounds(e, cfg); n > 0 {
 		fmt.Fprintf(e.stderr, "%s: %d prompt problem(s)\n", *cfgPath, n)
 		return 1
 	}
 	return 0
+}
+
+// checkAsterisk tells whether each Asterisk answers ARI with the configured
+// credentials, and what is wrong when it does not. It only warns: vhold
+// starts without a PBX and connects when it comes up.
+func checkAsterisk(ctx context.Context, e *env, c *config.Config) {
+	for _, a := range c.PBX.Asterisk {
+		cl := ari.New(ari.Config{BaseURL: a.URL, Username: a.Username, Password: a.Password, App: a.App, Timeout: 3 * time.Second})
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		info, err := cl.Asterisk().Info(cctx)
+		var status string
+		switch {
+		case err == nil:
+			status = "reachable, Asterisk " + info.System.Version
+			if _, aerr := cl.Applications().Get(cctx, a.App); errors.Is(aerr, ari.ErrNotFound) {
+				status += fmt.Sprintf("; app %q not registered yet (vhold serve is not connected)", a.App)
+			} else if aerr == nil {
+				status += fmt.Sprintf("; app %q registered", a.App)
+			}
+		case errors.Is(err, ari.ErrUnauthorized):
+			status = fmt.Sprintf("WARNING: %s refused user %q (check ari.conf and the password)", a.URL, a.Username)
+		default:
+			status = fmt.Sprintf("WARNING: cannot reach %s: %v (is Asterisk running, with http.conf enabled and bound there?)", a.URL, err)
+		}
+		cancel()
+		fmt.Fprintf(e.stdout, "  %-11s %s\n", a.Name+":", status)
+	}
 }
