@@ -429,6 +429,7 @@ func (d *Dialer) bridgeAndTalk(ctx context.Context, log *logrus.Entry, t *queue.
 		return
 	}
 	if err := cust.Bridge(ctx, ag); err != nil {
+		log.WithError(err).Warn("bridge customer and agent")
 		d.must(log, "abandon", func() error {
 			_, err := d.line.Abandon(ctx, t.ID, "customer hung up before the bridge", "dialer")
 			return ignoreGone(err)

@@ -151,16 +151,28 @@ func (e *Estimator) Estimate(ahead, servers, free int, hol HeadOfLine) Wait {
 		return Wait{Basis: BasisFreeAgent, Known: true}
 	}
 	n := float64(ahead-free) + 1 // float: ahead may be MaxInt
-	switch {
-	case e.seen && servers > 0:
+	if e.seen && servers > 0 {
 		return e.erlang(n, e.meanNs/float64(servers), BasisHandleTime)
-	case hol.Wait > 0:
-		perTicket := float64(hol.Wait) / float64(max(hol.Waiting, 1))
-		return e.erlang(n, perTicket, BasisHeadOfLine)
-	case e.opts.PriorHandle > 0 && servers > 0:
-		return e.erlang(n, float64(e.opts.PriorHandle)/float64(servers), BasisPrior)
 	}
-	return Wait{Basis: BasisUnknown}
+	// Nothing learned yet: the head of the line's wait so far, and the
+	// configured prior. A head that has just joined says almost nothing (its
+	// wait grows from zero, and the estimate with it), so where both exist
+	// the longer one is said: an early caller is better told five minutes
+	// and called sooner than told one minute and kept waiting.
+	var w Wait
+	if hol.Wait > 0 {
+		perTicket := float64(hol.Wait) / float64(max(hol.Waiting, 1))
+		w = e.erlang(n, perTicket, BasisHeadOfLine)
+	}
+	if e.opts.PriorHandle > 0 && servers > 0 {
+		if p := e.erlang(n, float64(e.opts.PriorHandle)/float64(servers), BasisPrior); p.Mean > w.Mean {
+			w = p
+		}
+	}
+	if !w.Known {
+		return Wait{Basis: BasisUnknown}
+	}
+	return w
 }
 
 // erlang builds the Wait for n departures each taking gapNs on average.

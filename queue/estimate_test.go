@@ -115,9 +115,15 @@ func TestEstimate(t *testing.T) {
 		},
 		{
 			name: "no handle time yet: head of line scaled by position",
-			e:    NewEstimator(EstimatorOptions{PriorHandle: time.Hour}), ahead: 4, servers: 20, free: 0,
-			hol:  HeadOfLine{Wait: 4 * time.Minute, Waiting: 8}, // 30 s per ticket
+			e:    NewEstimator(EstimatorOptions{PriorHandle: 5 * time.Minute}), ahead: 4, servers: 20, free: 0,
+			hol:  HeadOfLine{Wait: 4 * time.Minute, Waiting: 8}, // 30 s per ticket; the prior says 15 s
 			want: Wait{Mean: 150 * time.Second, Pessimistic: seconds(30 * 7.9935895860526305), Basis: BasisHeadOfLine, Known: true},
+		},
+		{
+			name: "no handle time yet, the head just joined: the prior says more",
+			e:    NewEstimator(EstimatorOptions{PriorHandle: time.Hour}), ahead: 4, servers: 20, free: 0,
+			hol:  HeadOfLine{Wait: 4 * time.Minute, Waiting: 8}, // 30 s per ticket; the prior says 180 s
+			want: Wait{Mean: 15 * time.Minute, Pessimistic: seconds(180 * 7.9935895860526305), Basis: BasisPrior, Known: true},
 		},
 		{
 			name: "head of line with an empty count counts one",
