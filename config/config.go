@@ -95,9 +95,12 @@ type Asterisk struct {
 	Password string `yaml:"password"`
 	// App is the Stasis application name the dialplan hands calls to.
 	App string `yaml:"app"`
+	// Sounds is where `vhold sounds export` put the prompts on the Asterisk
+	// host; they are played from <sounds>/<lang>/<key>.
+	Sounds string `yaml:"sounds"`
 }
 
-func (a *Asterisk) setDefaults() { a.App = "vhold" }
+func (a *Asterisk) setDefaults() { a.App, a.Sounds = "vhold", "/var/lib/asterisk/sounds/vhold" }
 
 // FreeSWITCH is one event-socket connection.
 type FreeSWITCH struct {

@@ -10,7 +10,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/vhold/vhold/config"
+	"github.com/vhold/vhold/dialer"
 	"github.com/vhold/vhold/ivr"
+	"github.com/vhold/vhold/pbx"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -201,3 +203,29 @@ func ivrConfig(c *config.Config) ivr.Config {
 	}
 	return out
 }
+
+// dialerOptions turns the file's callback settings into the dialer's.
+func dialerOptions(c *config.Config) map[string]dialer.QueueOptions {
+	out := map[string]dialer.QueueOptions{}
+	for name, q := range c.Queues {
+		id := q.Callback.CallerID
+		if id == "" {
+			id = q.CallerID
+		}
+		out[name] = dialer.QueueOptions{
+			Strategy:         dialer.Strategy(q.Callback.Strategy),
+			CallerID:         pbx.Party{Number: id},
+			DialString:       q.Callback.DialString,
+			RingTimeout:      q.Callback.RingTimeout,
+			AgentRingTimeout: q.Callback.AgentRingTimeout,
+			MaxAttempts:      q.Callback.MaxAttempts,
+		}
+	}
+	return out
+}
+
+// connector lets the IVR be built before the dialer it hands callers to.
+type connector struct{ d *dialer.Dialer }
+
+func (c *connector) Attach(id queue.TicketID, call pbx.Call) { c.d.Attach(id, call) }
+func (c *connector) Detach(id queue.TicketID)                { c.d.Detach(id) }

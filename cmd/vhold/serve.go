@@ -11,6 +11,11 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/vhold/vhold/dialer"
+	"github.com/vhold/vhold/ivr"
+	"github.com/vhold/vhold/pbx"
+	"github.com/vhold/vhold/pbx/asterisk"
+	"github.com/vhold/vhold/pbx/asterisk/ari"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -32,8 +37,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	defer a.Close()
 	log := a.log
-	// Live calls cannot have survived: no PBX adapter keeps them across a
-	// restart yet, so every live ticket ends as abandoned and callbacks resume.
+	// Live calls are not adopted across a restart yet (the Asterisk adapter
+	// does not take over channels still in Stasis), so every live ticket
+	// ends as abandoned and callbacks resume.
 	if err := a.line.Recover(ctx, nil); err != nil {
 		log.WithError(err).Error("recover the line after a restart")
 		return 1
@@ -59,6 +65,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	stopCalls := startCalls(ctx, e, a, &wg)
+	defer stopCalls()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -152,4 +160,41 @@ func healthHandler(line *queue.Line) http.Handler {
 		_ = json.NewEncoder(w).Encode(out)
 	})
 	return mux
+}
+
+// startCalls connects to the PBXs and runs the call flows and the dialer on
+// them. Callbacks are dialed through the first Asterisk; with several, each
+// takes its own callers (see the README on several servers). It returns the
+// function that stops the dialer once the switches have ended.
+func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() {
+	var switches []pbx.Switch
+	for _, ac := range a.cfg.PBX.Asterisk {
+		cl := ari.New(ari.Config{BaseURL: ac.URL, Username: ac.Username, Password: ac.Password, App: ac.App,
+			Log: a.log.WithField("pbx", ac.Name)})
+		switches = append(switches, asterisk.New(asterisk.Options{
+			Name: ac.Name, Client: cl, Sounds: ac.Sounds, Clock: e.clock, Log: a.log,
+		}))
+	}
+	if len(a.cfg.PBX.FreeSWITCH) > 0 {
+		a.log.Warn("pbx.freeswitch is configured, but this vhold has no FreeSWITCH adapter yet: those calls are not handled")
+	}
+	if len(switches) == 0 {
+		a.log.Warn("no PBX configured: vhold keeps the line but handles no calls")
+		return func() {}
+	}
+	var conn connector
+	flows := ivr.New(ivrConfig(a.cfg), a.line, e.clock, &conn, a.log)
+	d := dialer.New(a.line, switches[0], flows, e.clock, dialerOptions(a.cfg), a.log)
+	conn.d = d
+	for _, sw := range switches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sw.Serve(ctx, flows.Handle); err != nil {
+				a.log.WithError(err).WithField("pbx", sw.Name()).Error("PBX connection ended")
+			}
+		}()
+	}
+	d.Start(ctx)
+	return d.Stop
 }
