@@ -75,6 +75,17 @@ type Flows interface {
 	Whisper(ctx context.Context, agent pbx.Call, t *queue.Ticket) error
 }
 
+// Late is the ivr.Connector of a dialer built after the IVR: the IVR needs a
+// connector and the dialer needs the IVR's flows, so one of them has to be
+// handed the other late. Set D before the first call arrives.
+type Late struct{ D *Dialer }
+
+// Attach implements ivr.Connector.
+func (l *Late) Attach(id queue.TicketID, c pbx.Call) { l.D.Attach(id, c) }
+
+// Detach implements ivr.Connector.
+func (l *Late) Detach(id queue.TicketID) { l.D.Detach(id) }
+
 // Dialer connects the head of the line to free agents.
 type Dialer struct {
 	line  *queue.Line

@@ -64,12 +64,12 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	r.line = line
-	var conn connector
+	var conn Late
 	flows := ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}, line, r.sim, &conn, nil)
 	r.d = New(line, r.sw, flows, r.sim, map[string]QueueOptions{
 		"support": {Strategy: o.strategy, CallerID: pbx.Party{Number: "+34910000000"}, DialString: "PJSIP/{number}@trunk"},
 	}, nil)
-	conn.d = r.d
+	conn.D = r.d
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	r.sim.Go(func() { _ = r.sw.Serve(ctx, flows.Handle) })
@@ -84,11 +84,6 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	})
 	return r
 }
-
-type connector struct{ d *Dialer }
-
-func (c *connector) Attach(id queue.TicketID, call pbx.Call) { c.d.Attach(id, call) }
-func (c *connector) Detach(id queue.TicketID)                { c.d.Detach(id) }
 
 // callback adds a callback request for the customer (as the web or CLI would).
 func (r *rig) callback(number string) *queue.Ticket {

@@ -130,20 +130,14 @@ func New(o Options, active []*queue.Ticket) (*World, error) {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	w.Line = line
-	var conn lateConnector
+	var conn dialer.Late
 	w.IVR = ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}, line, w.Sim, &conn, o.Log)
 	w.Dialer = dialer.New(line, w.Switch, w.IVR, w.Sim, map[string]dialer.QueueOptions{
 		"support": {Strategy: o.Strategy, CallerID: pbx.Party{Number: "+34910000000", Name: "Support"}, DialString: "PJSIP/{number}@trunk"},
 	}, o.Log)
-	conn.d = w.Dialer
+	conn.D = w.Dialer
 	return w, nil
 }
-
-// lateConnector lets the IVR be built before the dialer it hands calls to.
-type lateConnector struct{ d *dialer.Dialer }
-
-func (c *lateConnector) Attach(id queue.TicketID, call pbx.Call) { c.d.Attach(id, call) }
-func (c *lateConnector) Detach(id queue.TicketID)                { c.d.Detach(id) }
 
 // Traffic schedules the synthetic callers: Poisson arrivals over Duration;
 // each is offered... whatever the offer policy says, takes it with

@@ -223,9 +223,3 @@ func dialerOptions(c *config.Config) map[string]dialer.QueueOptions {
 	}
 	return out
 }
-
-// connector lets the IVR be built before the dialer it hands callers to.
-type connector struct{ d *dialer.Dialer }
-
-func (c *connector) Attach(id queue.TicketID, call pbx.Call) { c.d.Attach(id, call) }
-func (c *connector) Detach(id queue.TicketID)                { c.d.Detach(id) }

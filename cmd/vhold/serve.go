@@ -182,10 +182,10 @@ func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() 
 		a.log.Warn("no PBX configured: vhold keeps the line but handles no calls")
 		return func() {}
 	}
-	var conn connector
+	var conn dialer.Late
 	flows := ivr.New(ivrConfig(a.cfg), a.line, e.clock, &conn, a.log)
 	d := dialer.New(a.line, switches[0], flows, e.clock, dialerOptions(a.cfg), a.log)
-	conn.d = d
+	conn.D = d
 	for _, sw := range switches {
 		wg.Add(1)
 		go func() {

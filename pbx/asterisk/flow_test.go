@@ -18,11 +18,6 @@ import (
 	"github.com/vhold/vhold/queue"
 )
 
-type connector struct{ d *dialer.Dialer }
-
-func (c *connector) Attach(id queue.TicketID, call pbx.Call) { c.d.Attach(id, call) }
-func (c *connector) Detach(id queue.TicketID)                { c.d.Detach(id) }
-
 // The whole journey on the Asterisk adapter: a caller on hold presses 1,
 // confirms their number and hangs up; the agent frees up; the customer is
 // called back, presses 1 and is bridged to the agent. The journal shows the
@@ -64,14 +59,14 @@ func TestCallbackJourneyOnAsterisk(t *testing.T) {
 	}
 	cl := ari.New(ari.Config{BaseURL: srv.URL(), Username: "vhold", Password: "vhold", App: "vhold"})
 	sw := asterisk.New(asterisk.Options{Name: "ast1", Client: cl, Sounds: "/var/lib/asterisk/sounds/vhold"})
-	var conn connector
+	var conn dialer.Late
 	flows := ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES", ConfirmTimeout: 5 * time.Second}}}, line, clk, &conn, nil)
 	lg := logrus.New()
 	lg.SetLevel(logrus.WarnLevel)
 	d := dialer.New(line, sw, flows, clk, map[string]dialer.QueueOptions{
 		"support": {DialString: "PJSIP/{number}@trunk", CallerID: pbx.Party{Number: "+34910000000"}},
 	}, logrus.NewEntry(lg))
-	conn.d = d
+	conn.D = d
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- sw.Serve(ctx, flows.Handle) }()

@@ -441,7 +441,7 @@ func outcomeOf(cause int) pbx.Outcome {
 	switch cause {
 	case 17:
 		return pbx.Busy
-	case 19, 16: // 16 before an answer: the far end gave up ringing normally
+	case 19: // rang out (originate-fail.jsonl, noanswer row)
 		return pbx.NoAnswer
 	case 18, 20, 27, 34, 38, 41, 42:
 		return pbx.Unreachable
