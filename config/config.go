@@ -83,6 +83,11 @@ type Log struct {
 type PBX struct {
 	Asterisk   []Asterisk   `yaml:"asterisk"`
 	FreeSWITCH []FreeSWITCH `yaml:"freeswitch"`
+	// UnknownQueue is what happens to a call handed to a queue vhold does
+	// not serve (a typo in the dialplan, a queue removed from vhold.yaml):
+	// the caller always hears that the line is not available, then is hung
+	// up, or handed back to the dialplan to carry on after Stasis().
+	UnknownQueue UnknownQueue `yaml:"unknown_queue"`
 }
 
 // Asterisk is one ARI connection.
@@ -98,6 +103,13 @@ type Asterisk struct {
 	// Sounds is where `vhold sounds export` put the prompts on the Asterisk
 	// host; they are played from <sounds>/<lang>/<key>.
 	Sounds string `yaml:"sounds"`
+	// Reaches names the other Asterisk servers whose agents this one can
+	// dial with the same endpoint string (a shared registrar, or trunks
+	// between the servers with matching dial strings): a caller on this
+	// server can then be connected to those agents. It is one way; for both
+	// ways, each server lists the other. Callbacks need no reach: they are
+	// dialed from the agent's own server.
+	Reaches []string `yaml:"reaches"`
 }
 
 func (a *Asterisk) setDefaults() { a.App, a.Sounds = "vhold", "/var/lib/asterisk/sounds/vhold" }
@@ -122,6 +134,12 @@ type Agent struct {
 	WrapUp   time.Duration `yaml:"wrap_up"`
 	// State is the agent's state when vhold starts.
 	State AgentState `yaml:"state"`
+	// PBX is the name of the server under pbx the agent's phone is registered
+	// on: their callbacks are dialed from it, and callers on other servers
+	// reach them only through those servers' reaches. It defaults to the
+	// first configured server (Asterisk before FreeSWITCH); empty when no
+	// server is configured.
+	PBX string `yaml:"pbx"`
 }
 
 func (a *Agent) setDefaults() {

@@ -51,6 +51,9 @@ func TestExample(t *testing.T) {
 	if len(c.Agents) != 3 || c.Agents["bob"].State != AgentAvailable || c.Agents["carmen"].WrapUp != 30*time.Second {
 		t.Errorf("agents = %+v", c.Agents)
 	}
+	if c.Agents["alice"].PBX != "asterisk-1" || c.Agents["bob"].PBX != "asterisk-1" || c.Agents["carmen"].PBX != "freeswitch-1" {
+		t.Errorf("agents homed on %q, %q, %q", c.Agents["alice"].PBX, c.Agents["bob"].PBX, c.Agents["carmen"].PBX)
+	}
 	if len(c.Queues) != 2 {
 		t.Fatalf("queues = %v", sortedKeys(c.Queues))
 	}
@@ -241,6 +244,8 @@ func TestProblems(t *testing.T) {
 			[]string{`c.yaml:8: queues.q.allowed_countries: want a list, got "ES"`}},
 		{"want a value", "http: {listen: [a]}\n" + minimal,
 			[]string{`c.yaml:1: http.listen: want a single value, got a list`}},
+		{"unknown queue policy", "pbx: {unknown_queue: transfer}\n" + minimal,
+			[]string{`c.yaml:1: pbx.unknown_queue: "transfer" is not one of hangup, continue`}},
 		{"bare number duration", "store: {busy_timeout: 90}\n" + minimal,
 			[]string{`c.yaml:1: store.busy_timeout: "90" is not a duration (give a unit, as in "90s" or "90m")`}},
 		{"negative duration", "store: {busy_timeout: -1s}\n" + minimal,
@@ -289,6 +294,16 @@ func TestProblems(t *testing.T) {
 				`c.yaml:5: pbx.freeswitch[0].address: "h:port": port "port" is not a number from 0 to 65535`,
 				`c.yaml:6: pbx.freeswitch[1].name: "fs" is already the name of pbx.freeswitch[0]`,
 			}},
+		{"agent pbx and reaches", "pbx:\n  asterisk:\n    - {name: ast-1, url: http://h/ari, username: u, password: p, reaches: [ast-2, fs, nope]}\n" +
+			"    - {name: ast-2, url: http://h2/ari, username: u, password: p}\n  freeswitch:\n    - {name: fs, address: h, password: p}\n" +
+			strings.Replace(minimal, "PJSIP/1001\n", "PJSIP/1001\n    pbx: ast-3\n", 1),
+			[]string{
+				`c.yaml:3: pbx.asterisk[0].reaches[1]: "fs" is pbx.freeswitch[0]: reaches lists Asterisk servers, whose agents' endpoints this one can dial`,
+				`c.yaml:3: pbx.asterisk[0].reaches[2]: "nope" is not the name of a server under pbx.asterisk`,
+				`c.yaml:11: agents.a1.pbx: "ast-3" is not the name of a server under pbx (ast-1, ast-2, fs)`,
+			}},
+		{"agent pbx without servers", strings.Replace(minimal, "PJSIP/1001\n", "PJSIP/1001\n    pbx: ast-1\n", 1),
+			[]string{`c.yaml:5: agents.a1.pbx: "ast-1": no server is configured under pbx`}},
 		{"shared endpoint", strings.Replace(minimal, "queues:", "  a2: {endpoint: PJSIP/1001}\nqueues:", 1),
 			[]string{`c.yaml:5: agents.a2.endpoint: "PJSIP/1001" is also the endpoint of agent "a1"`}},
 		{"env syntax", "http: {listen: \"${HOST:8080\"}\nlog: {level: \"${1X}\"}\n" + minimal,
@@ -330,6 +345,47 @@ pbx:
 	a := c.PBX.Asterisk[0]
 	if a.Username != "vhold" || a.Password != "pa$word$" || a.App != "vhold" {
 		t.Errorf("asterisk = %+v", a)
+	}
+}
+
+func TestAgentPBXAndReaches(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(`
+pbx:
+  asterisk:
+    - {name: ast-1, url: "http://h1/ari", username: u, password: p, reaches: [ast-2]}
+    - {name: ast-2, url: "http://h2/ari", username: u, password: p}
+  freeswitch:
+    - {name: fs-1, address: h, password: p}
+agents:
+  a1: {endpoint: PJSIP/1001}
+  a2: {endpoint: PJSIP/1002, pbx: ast-2}
+  a3: {endpoint: sofia/internal/1003, pbx: fs-1}
+queues:
+  q:
+    agents: [a1, a2, a3]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"a1": "ast-1", "a2": "ast-2", "a3": "fs-1"} {
+		if got := c.Agents[id].PBX; got != want {
+			t.Errorf("agents.%s.pbx = %q, want %q", id, got, want)
+		}
+	}
+	if got := c.PBX.Asterisk[0].Reaches; !reflect.DeepEqual(got, []string{"ast-2"}) {
+		t.Errorf("ast-1 reaches %q", got)
+	}
+	if got := c.PBX.Asterisk[1].Reaches; got != nil {
+		t.Errorf("ast-2 reaches %q, want nothing (reach is one way)", got)
+	}
+
+	// With only FreeSWITCH configured, agents are homed on the first one.
+	c, err = Parse("c.yaml", []byte("pbx:\n  freeswitch:\n    - {name: fs-1, address: h, password: p}\n"+minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Agents["a1"].PBX; got != "fs-1" {
+		t.Errorf("agents.a1.pbx = %q, want fs-1", got)
 	}
 }
 

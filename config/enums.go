@@ -114,3 +114,15 @@ func oneOf[T ~string](p *T, v string, allowed ...T) error {
 	}
 	return fmt.Errorf("%q is not one of %s", v, strings.Join(words, ", "))
 }
+
+// UnknownQueue is what happens to a call for a queue vhold does not serve.
+type UnknownQueue string
+
+const (
+	UnknownHangup   UnknownQueue = "hangup"
+	UnknownContinue UnknownQueue = "continue"
+)
+
+func (u *UnknownQueue) decodeScalar(v string) error {
+	return oneOf(u, v, UnknownHangup, UnknownContinue)
+}

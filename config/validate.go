@@ -42,11 +42,12 @@ func validate(d *decoder, c *Config, dir string) {
 	if _, err := hostPort(c.HTTP.Listen, ""); err != nil {
 		d.report("http.listen", "%v", err)
 	}
-	validatePBX(d, &c.PBX)
+	servers := validatePBX(d, &c.PBX)
 
 	for _, id := range sortedKeys(c.Agents) {
 		validateAgent(d, join("agents", id), id, c.Agents[id])
 	}
+	checkAgentPBX(d, c, servers)
 	endpoints := make(map[string]string)
 	for _, id := range sortedKeys(c.Agents) {
 		a := c.Agents[id]
@@ -74,7 +75,9 @@ func validateStore(d *decoder, s *Store, dir string) {
 	}
 }
 
-func validatePBX(d *decoder, p *PBX) {
+// validatePBX checks the servers and returns their names, each with the
+// path of the server it names ("pbx.asterisk[0]").
+func validatePBX(d *decoder, p *PBX) map[string]string {
 	names := make(map[string]string) // name → path of its first use
 	checkName := func(path, name string) {
 		switch first, dup := names[name]; {
@@ -116,6 +119,42 @@ func validatePBX(d *decoder, p *PBX) {
 		}
 		if f.Password == "" {
 			d.report(path+".password", "a password is required (event_socket.conf.xml)")
+		}
+	}
+	for i, a := range p.Asterisk {
+		for j, r := range a.Reaches {
+			rp := fmt.Sprintf("pbx.asterisk[%d].reaches[%d]", i, j)
+			switch first, ok := names[r]; {
+			case !ok:
+				d.report(rp, "%q is not the name of a server under pbx.asterisk", r)
+			case !strings.HasPrefix(first, "pbx.asterisk["):
+				d.report(rp, "%q is %s: reaches lists Asterisk servers, whose agents' endpoints this one can dial", r, first)
+			}
+		}
+	}
+	return names
+}
+
+// checkAgentPBX homes every agent on a server: the one named by pbx, or the
+// first configured (Asterisk before FreeSWITCH).
+func checkAgentPBX(d *decoder, c *Config, servers map[string]string) {
+	home := ""
+	switch {
+	case len(c.PBX.Asterisk) > 0:
+		home = c.PBX.Asterisk[0].Name
+	case len(c.PBX.FreeSWITCH) > 0:
+		home = c.PBX.FreeSWITCH[0].Name
+	}
+	for _, id := range sortedKeys(c.Agents) {
+		a := c.Agents[id]
+		switch _, ok := servers[a.PBX]; {
+		case a.PBX == "":
+			a.PBX = home
+		case ok:
+		case len(servers) == 0:
+			d.report(join("agents", id)+".pbx", "%q: no server is configured under pbx", a.PBX)
+		default:
+			d.report(join("agents", id)+".pbx", "%q is not the name of a server under pbx (%s)", a.PBX, strings.Join(sortedKeys(servers), ", "))
 		}
 	}
 }

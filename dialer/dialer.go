@@ -88,12 +88,14 @@ func (l *Late) Detach(id queue.TicketID) { l.D.Detach(id) }
 
 // Dialer connects the head of the line to free agents.
 type Dialer struct {
-	line  *queue.Line
-	sw    pbx.Switch
-	flows Flows
-	clk   clock.Clock
-	opts  map[string]QueueOptions
-	log   *logrus.Entry
+	line *queue.Line
+	// switches are the PBXs by name; def is the first, for an empty node.
+	switches map[string]pbx.Switch
+	def      pbx.Switch
+	flows    Flows
+	clk      clock.Clock
+	opts     map[string]QueueOptions
+	log      *logrus.Entry
 
 	mu    sync.Mutex
 	ctx   context.Context
@@ -106,8 +108,13 @@ type Dialer struct {
 	stopped   bool
 }
 
-// New returns a dialer for the line's queues on one switch.
-func New(line *queue.Line, sw pbx.Switch, flows Flows, clk clock.Clock, opts map[string]QueueOptions, log *logrus.Entry) *Dialer {
+// New returns a dialer for the line's queues on the given switches, found by
+// their Name (the node of tickets and agents). A bridge needs both legs on
+// one PBX, so a live caller's agent is rung through the caller's switch
+// (Ticket.Node), and both legs of a callback are dialed through the agent's
+// home switch (AgentConfig.Node). The first switch serves an empty node (one
+// PBX, tests); of two switches with one name, the first is used.
+func New(line *queue.Line, switches []pbx.Switch, flows Flows, clk clock.Clock, opts map[string]QueueOptions, log *logrus.Entry) *Dialer {
 	if log == nil {
 		l := logrus.New()
 		l.SetLevel(logrus.PanicLevel)
@@ -118,8 +125,33 @@ func New(line *queue.Line, sw pbx.Switch, flows Flows, clk clock.Clock, opts map
 		qo.setDefaults()
 		o[q] = qo
 	}
-	return &Dialer{line: line, sw: sw, flows: flows, clk: clk, opts: o, log: log,
+	d := &Dialer{line: line, switches: map[string]pbx.Switch{}, flows: flows, clk: clk, opts: o, log: log,
 		calls: map[queue.TicketID]pbx.Call{}, ringing: map[queue.TicketID]context.CancelFunc{}}
+	for _, sw := range switches {
+		if d.def == nil {
+			d.def = sw
+		}
+		if _, dup := d.switches[sw.Name()]; dup {
+			log.WithField("pbx", sw.Name()).Warn("two PBX connections with one name; the dialer uses the first")
+			continue
+		}
+		d.switches[sw.Name()] = sw
+	}
+	return d
+}
+
+// switchOn returns the switch called node; the first one for an empty node.
+func (d *Dialer) switchOn(node string) (pbx.Switch, error) {
+	if node == "" && d.def != nil {
+		return d.def, nil
+	}
+	if sw, ok := d.switches[node]; ok {
+		return sw, nil
+	}
+	if node == "" {
+		return nil, errors.New("no PBX connected")
+	}
+	return nil, fmt.Errorf("no connection to a PBX named %q", node)
 }
 
 // Start begins dispatching: at once, after every change of the line, and
@@ -228,7 +260,18 @@ func (d *Dialer) handle(ctx context.Context, as *queue.Assignment) {
 	t := as.Ticket
 	log := d.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "agent": as.Agent.ID})
 	if t.Kind == queue.Live {
-		d.connectLive(ctx, log, t, as.Agent)
+		sw, err := d.switchOn(t.Node)
+		if err != nil {
+			// Nobody could ring an agent for this caller: putting the
+			// ticket back would hand it out again at once.
+			log.WithError(err).Error("cannot connect the caller: their PBX has no connection here")
+			d.must(log, "cancel", func() error {
+				_, err := d.line.Cancel(ctx, t.ID, fmt.Sprintf("caller's PBX cannot be dialed: %v", err), "dialer")
+				return ignoreGone(err)
+			})
+			return
+		}
+		d.connectLive(ctx, log.WithField("pbx", sw.Name()), sw, t, as.Agent)
 		return
 	}
 	opt := d.opts[t.Queue]
@@ -242,17 +285,31 @@ func (d *Dialer) handle(ctx context.Context, as *queue.Assignment) {
 		})
 		return
 	}
-	if opt.Strategy == AgentFirst {
-		d.agentFirst(ctx, log, t, as.Agent, opt)
+	sw, err := d.switchOn(as.Agent.Node)
+	if err != nil {
+		// The agent cannot be rung from anywhere: they leave the line's
+		// agents (offline, which also unreserves them), and the callback
+		// goes back to its place for another agent; no attempt is used.
+		log.WithError(err).Error("cannot dial a callback for the agent: their PBX has no connection here; agent set offline")
+		d.setAgent(as.Agent.ID, queue.AgentOffline, fmt.Sprintf("their PBX cannot be dialed: %v", err))
+		d.must(log, "release", func() error {
+			_, err := d.line.Release(ctx, t.ID, fmt.Sprintf("agent %s's PBX cannot be dialed: %v", as.Agent.ID, err), "dialer")
+			return ignoreGone(err)
+		})
 		return
 	}
-	d.customerFirst(ctx, log, t, as.Agent, opt)
+	log = log.WithField("pbx", sw.Name())
+	if opt.Strategy == AgentFirst {
+		d.agentFirst(ctx, log, sw, t, as.Agent, opt)
+		return
+	}
+	d.customerFirst(ctx, log, sw, t, as.Agent, opt)
 }
 
 // connectLive rings an agent for a caller holding on the line and bridges
 // them. An agent who does not answer is paused and the caller keeps the head
 // of the line.
-func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent) {
+func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, sw pbx.Switch, t *queue.Ticket, agent queue.Agent) {
 	caller := d.attached(t.ID)
 	if caller == nil {
 		d.must(log, "abandon", func() error {
@@ -266,7 +323,7 @@ func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, t *queue.Ti
 	d.mu.Lock()
 	d.ringing[t.ID] = cancel
 	d.mu.Unlock()
-	ag, err := d.ringAgent(rctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Queue})
+	ag, err := d.ringAgent(rctx, log, sw, t, agent, pbx.Party{Number: t.Number, Name: t.Queue})
 	d.mu.Lock()
 	delete(d.ringing, t.ID)
 	d.mu.Unlock()
@@ -303,8 +360,8 @@ func (d *Dialer) connectLive(ctx context.Context, log *logrus.Entry, t *queue.Ti
 
 // customerFirst dials the customer with the agent reserved; the customer
 // confirms with 1, then the agent is rung, hears the whisper, and is bridged.
-func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
-	cust, t, ok := d.dialCustomer(ctx, log, t, opt)
+func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, sw pbx.Switch, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
+	cust, t, ok := d.dialCustomer(ctx, log, sw, t, opt)
 	if !ok {
 		return
 	}
@@ -327,7 +384,7 @@ func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, t *queue.
 		d.retry(ctx, log, t.ID, "customer hung up before confirming")
 		return
 	}
-	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
+	ag, err := d.ringAgent(ctx, log, sw, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
 	if err != nil {
 		d.hangup(ctx, cust)
 		d.retry(ctx, log, t.ID, fmt.Sprintf("agent %s did not answer", agent.ID))
@@ -341,8 +398,8 @@ func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, t *queue.
 
 // agentFirst rings the agent, whispers the context, then dials the customer
 // while the agent waits on the line.
-func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
-	ag, err := d.ringAgent(ctx, log, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
+func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, sw pbx.Switch, t *queue.Ticket, agent queue.Agent, opt QueueOptions) {
+	ag, err := d.ringAgent(ctx, log, sw, t, agent, pbx.Party{Number: t.Number, Name: t.Name})
 	if err != nil {
 		d.must(log, "release", func() error {
 			_, err := d.line.Release(ctx, t.ID, fmt.Sprintf("agent %s did not answer: %v", agent.ID, err), "dialer")
@@ -359,7 +416,7 @@ func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, t *queue.Tic
 		return
 	}
 	_ = ag.StartMOH(ctx, "")
-	cust, t, ok := d.dialCustomer(ctx, log, t, opt)
+	cust, t, ok := d.dialCustomer(ctx, log, sw, t, opt)
 	if !ok {
 		_, _ = ag.Play(ctx, pbx.PlayOptions{}, pbx.Sound(ivr.PromptCustomerNotReached))
 		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "customer not reached")
@@ -371,14 +428,14 @@ func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, t *queue.Tic
 // dialCustomer starts attempt N (journaled first, so a crash never dials the
 // same attempt twice: the call id is ticket and attempt) and dials. A failed
 // dial is journaled with its outcome and cause, then retried or failed.
-func (d *Dialer) dialCustomer(ctx context.Context, log *logrus.Entry, t *queue.Ticket, opt QueueOptions) (pbx.Call, *queue.Ticket, bool) {
+func (d *Dialer) dialCustomer(ctx context.Context, log *logrus.Entry, sw pbx.Switch, t *queue.Ticket, opt QueueOptions) (pbx.Call, *queue.Ticket, bool) {
 	t, err := d.line.Dial(ctx, t.ID, "dialer")
 	if err != nil {
 		log.WithError(err).Warn("start attempt")
 		return nil, nil, false
 	}
 	log = log.WithField("attempt", t.Attempts)
-	c, err := d.sw.Originate(ctx, pbx.Originate{
+	c, err := sw.Originate(ctx, pbx.Originate{
 		ID:        fmt.Sprintf("vhold-%d-%d", t.ID, t.Attempts),
 		Endpoint:  strings.ReplaceAll(opt.DialString, "{number}", t.Number),
 		CallerID:  opt.CallerID,
@@ -404,13 +461,13 @@ func (d *Dialer) dialCustomer(ctx context.Context, log *logrus.Entry, t *queue.T
 // ringAgent rings an agent for ticket t. The call id includes the ticket's
 // version, which every transition bumps, so each ring of an agent for a
 // ticket is a distinct call even across a restart.
-func (d *Dialer) ringAgent(ctx context.Context, log *logrus.Entry, t *queue.Ticket, agent queue.Agent, shown pbx.Party) (pbx.Call, error) {
+func (d *Dialer) ringAgent(ctx context.Context, log *logrus.Entry, sw pbx.Switch, t *queue.Ticket, agent queue.Agent, shown pbx.Party) (pbx.Call, error) {
 	if err := d.line.SetAgentState(agent.ID, queue.AgentRinging, fmt.Sprintf("ticket %d", t.ID)); err != nil {
 		return nil, err
 	}
 	opt := d.opts[t.Queue]
 	opt.setDefaults()
-	c, err := d.sw.Originate(ctx, pbx.Originate{
+	c, err := sw.Originate(ctx, pbx.Originate{
 		ID:       fmt.Sprintf("vhold-%d-v%d-%s", t.ID, t.Version, agent.ID),
 		Endpoint: agent.Endpoint,
 		CallerID: shown,

@@ -66,7 +66,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	r.line = line
 	var conn Late
 	flows := ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}, line, r.sim, &conn, nil)
-	r.d = New(line, r.sw, flows, r.sim, map[string]QueueOptions{
+	r.d = New(line, []pbx.Switch{r.sw}, flows, r.sim, map[string]QueueOptions{
 		"support": {Strategy: o.strategy, CallerID: pbx.Party{Number: "+34910000000"}, DialString: "PJSIP/{number}@trunk"},
 	}, nil)
 	conn.D = r.d

@@ -252,7 +252,7 @@ func (k *caller) recordName(ctx context.Context) (*pbx.Recording, error) {
 		return nil, err
 	}
 	r, err := k.c.Record(ctx, pbx.RecordOptions{
-		Name: fmt.Sprintf("%s%d", namePrefix, k.id), Max: nameMax, Beep: true, Language: k.lang,
+		Name: nameOf(k.id), Max: nameMax, Beep: true, Language: k.lang,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record name on %s: %w", k.c.ID(), err)

@@ -396,10 +396,11 @@ func TestHandle(t *testing.T) {
 			absent: []string{"play sound:greeting"},
 		},
 		{
-			name:   "unknown queue: returned to the dialplan untouched",
+			name:   "unknown queue: told, and returned to the dialplan",
 			conf:   func(c *rigConfig) { c.ivr.UnknownQueue = UnknownContinue },
 			caller: pbxtest.Caller{Number: ownNumber, Queue: "sales"},
-			absent: []string{"answer", "play sound:queue-unavailable"},
+			want:   []string{"answer", "play sound:queue-unavailable", "continue in the dialplan"},
+			absent: []string{"play sound:greeting", "hangup normal"},
 		},
 	}
 	for _, tt := range tests {

@@ -32,8 +32,21 @@ func (v *IVR) Handle(ctx context.Context, c pbx.Call) {
 	if k.lang == "" {
 		k.lang = opt.Language
 	}
-	k.voice = voice{c: c, lang: k.lang}
-	err := k.run(ctx)
+	var err error
+	if t, pos, ok := v.line.LiveCall(c.Switch(), c.ID()); ok {
+		if t.Language != "" {
+			k.lang = t.Language
+		}
+		k.voice = voice{c: c, lang: k.lang}
+		err = k.resume(ctx, t, pos)
+	} else {
+		k.voice = voice{c: c, lang: k.lang}
+		err = k.run(ctx)
+	}
+	if ctx.Err() != nil && !errors.Is(err, pbx.ErrHungUp) {
+		k.stopping()
+		return
+	}
 	k.leave(ctx, err)
 	switch {
 	case err == nil:
@@ -45,16 +58,65 @@ func (v *IVR) Handle(ctx context.Context, c pbx.Call) {
 	}
 }
 
+// resume takes back a caller whose call outlived a restart of vhold or a
+// lost connection to the PBX: same ticket, same place, straight back to the
+// hold loop, whose first announcement gives the position and the offer.
+func (k *caller) resume(ctx context.Context, t *queue.Ticket, pos int) error {
+	k.id = t.ID
+	k.log = k.log.WithField("ticket", k.id)
+	if n, err := phone.Parse(k.c.Caller().Number, k.opt.Country, k.policy()); err == nil {
+		k.own = n
+	}
+	if t.State != queue.Waiting {
+		// Only a waiting caller is resumed; Recover settled the others.
+		return fmt.Errorf("resume %s: ticket %d is %s", k.c.ID(), t.ID, t.State)
+	}
+	k.ivr.conn.Attach(k.id, k.c)
+	k.log.WithField("position", pos).Info("caller taken back after a restart; place kept")
+	if err := k.c.StartMOH(ctx, k.opt.MOHClass); err != nil {
+		return fmt.Errorf("start music on hold on %s: %w", k.c.ID(), err)
+	}
+	return k.hold(ctx)
+}
+
+// stopping is the end of a flow because vhold is stopping, not because the
+// caller left: the caller stays on the PBX (on hold, with the music) and
+// keeps the ticket, so the next vhold takes them back at their place.
+func (k *caller) stopping() {
+	if k.id == 0 {
+		k.log.Info("vhold stopping: caller left with the PBX before joining the line")
+		return
+	}
+	k.ivr.conn.Detach(k.id)
+	k.log.Info("vhold stopping: caller left on hold with their place kept")
+}
+
 // refuse turns away a call for a queue the IVR does not know: politely, or
 // not at all when the dialplan is to carry on with it.
 func (v *IVR) refuse(ctx context.Context, c pbx.Call, log *logrus.Entry) {
-	if v.cfg.UnknownQueue == UnknownContinue {
-		log.Warn("call for an unknown queue: returned to the dialplan")
+	vo := voice{c: c, lang: c.Language()}
+	cont, canContinue := c.(pbx.Continuer)
+	if v.cfg.UnknownQueue != UnknownContinue || !canContinue {
+		if v.cfg.UnknownQueue == UnknownContinue {
+			log.Warn("call for an unknown queue: this PBX cannot take it back, so it is refused")
+		} else {
+			log.Warn("call for an unknown queue: refused")
+		}
+		if err := sayUnavailable(ctx, c, vo); err != nil && !errors.Is(err, pbx.ErrHungUp) {
+			log.WithError(err).Error("refusing the call")
+		}
 		return
 	}
-	log.Warn("call for an unknown queue: refused")
-	if err := sayUnavailable(ctx, c, voice{c: c, lang: c.Language()}); err != nil && !errors.Is(err, pbx.ErrHungUp) {
-		log.WithError(err).Error("refusing the call")
+	log.Warn("call for an unknown queue: told, and returned to the dialplan")
+	err := c.Answer(ctx)
+	if err == nil {
+		err = vo.say(ctx, PromptQueueUnavailable)
+	}
+	if err == nil {
+		err = cont.Continue(ctx)
+	}
+	if err != nil && !errors.Is(err, pbx.ErrHungUp) {
+		log.WithError(err).Error("returning the call to the dialplan")
 	}
 }
 

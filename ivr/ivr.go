@@ -59,8 +59,10 @@ const (
 const (
 	// UnknownHangup: say the queue is not available and hang up.
 	UnknownHangup = "hangup"
-	// UnknownContinue: return the call untouched (unanswered), so the
-	// dialplan can carry on with it.
+	// UnknownContinue: say the queue is not available, then hand the call
+	// back to the dialplan (pbx.Continuer), which carries on with it; on a
+	// PBX that cannot take a call back, the call is hung up as with
+	// UnknownHangup.
 	UnknownContinue = "continue"
 )
 

@@ -52,6 +52,30 @@ type Switch interface {
 	Originate(ctx context.Context, r Originate) (Call, error)
 }
 
+// Continuer is a Call that can be handed back to the PBX's dialplan (ARI
+// continue). A flow that lets go of an incoming call this way leaves the
+// caller with the PBX, where the admin's fallback runs; the flow sees the call
+// as gone.
+type Continuer interface {
+	Continue(ctx context.Context) error
+}
+
+// CallLister is a Switch that can say which calls are in vhold's hands on it
+// right now, even before Serve: after a restart, the live tickets whose calls
+// are listed keep their place, and Serve hands those calls to the handler
+// again (the flow finds its ticket by the call's id and resumes).
+type CallLister interface {
+	Calls(ctx context.Context) ([]string, error)
+}
+
+// RecordingDeleter is a Switch that keeps recordings (a caller's name) until
+// told to delete them.
+type RecordingDeleter interface {
+	// DeleteRecording deletes a stored recording; one that does not exist
+	// is not an error.
+	DeleteRecording(ctx context.Context, name string) error
+}
+
 // Originate is one outgoing call.
 type Originate struct {
 	// ID is the caller's id for the call. Adapters use it as the PBX's call

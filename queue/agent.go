@@ -65,6 +65,11 @@ type AgentConfig struct {
 	// InitialState is the agent's state when vhold starts (available, paused
 	// or offline); empty means available, like a static queue member.
 	InitialState AgentState
+	// Node is the PBX the agent's phone is registered on (a pbx.Switch name,
+	// as in Ticket.Node): callbacks the agent takes are dialed from it, and
+	// a live caller on another PBX reaches the agent only if Config.Reach
+	// says so. Empty: any PBX (one server, tests).
+	Node string
 }
 
 // Agent is a snapshot of one agent.

@@ -28,6 +28,14 @@ var (
 type Config struct {
 	Queues []QueueConfig
 	Agents []AgentConfig
+	// Reach reports whether a live caller on PBX callNode can be bridged to
+	// an agent homed on PBX agentNode: the caller's PBX can dial the agent's
+	// endpoint (a shared registrar, a trunk between the servers). A bridge
+	// needs both legs on one server, so the agent's leg is originated on the
+	// caller's PBX. Equal nodes, and an empty node on either side, always
+	// match without asking. nil: every agent can take every caller (one PBX).
+	// Callbacks are dialed from the agent's own PBX, so Reach never limits them.
+	Reach func(callNode, agentNode string) bool
 }
 
 // QueueConfig is one queue's policy, as the line applies it.
@@ -72,8 +80,13 @@ type Line struct {
 	tickets map[TicketID]*Ticket
 	// callbacks maps queue+number to the number's active callback there.
 	callbacks map[numberKey]TicketID
+	// reach is Config.Reach; nil when every agent can take every caller.
+	reach func(callNode, agentNode string) bool
 	// notify is called after every committed change (see Notify).
 	notify func()
+	// watchers see every change of a ticket (see Watch).
+	watchers  map[int]func(Change)
+	watcherID int
 }
 
 // Notify sets f to be called after every committed change of a ticket (and
@@ -89,6 +102,46 @@ func (l *Line) Notify(f func()) {
 func (l *Line) changed() {
 	if l.notify != nil {
 		l.notify()
+	}
+}
+
+// Change is one change of a ticket that the line made or learned of.
+type Change struct {
+	// Ticket is the ticket after the change (a copy the watcher may keep).
+	Ticket *Ticket
+	// Transition is the journaled transition; nil when another process made
+	// the change and the line read it back (Refresh).
+	Transition *Transition
+}
+
+// Watch makes f see every change of a ticket from now on, in commit order,
+// until the returned stop is called. Like Notify's f, it is called with the
+// line's lock held and must hand the work off rather than call the line.
+func (l *Line) Watch(f func(Change)) (stop func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.watchers == nil {
+		l.watchers = map[int]func(Change){}
+	}
+	l.watcherID++
+	id := l.watcherID
+	l.watchers[id] = f
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.watchers, id)
+	}
+}
+
+// tell hands a change to the watchers; called under the lock.
+func (l *Line) tell(t *Ticket, tr *Transition) {
+	for _, f := range l.watchers {
+		var trc *Transition
+		if tr != nil {
+			c := *tr
+			trc = &c
+		}
+		f(Change{Ticket: t.Clone(), Transition: trc})
 	}
 }
 
@@ -123,6 +176,7 @@ func NewLine(cfg Config, clk clock.Clock, j Journal, active []*Ticket, log *logr
 		agents:    map[string]*Agent{},
 		tickets:   map[TicketID]*Ticket{},
 		callbacks: map[numberKey]TicketID{},
+		reach:     cfg.Reach,
 	}
 	for _, q := range cfg.Queues {
 		if _, dup := l.queues[q.Name]; dup {
@@ -345,6 +399,7 @@ func (l *Line) apply(ctx context.Context, t *Ticket, ev Event, reason, actor str
 		return nil, fmt.Errorf("%s ticket %d: %w", ev, t.ID, err)
 	}
 	l.replace(t, nt)
+	l.tell(nt, &tr)
 	l.changed()
 	if l.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		l.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "event": ev, "from": t.State, "to": to}).Debug(reason)
@@ -432,6 +487,7 @@ func (l *Line) Join(ctx context.Context, r JoinRequest) (Joined, error) {
 		return Joined{}, fmt.Errorf("join %s: %w", r.Queue, err)
 	}
 	l.insert(t)
+	l.tell(t, &tr)
 	l.changed()
 	if l.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		l.log.WithFields(logrus.Fields{"ticket": t.ID, "queue": t.Queue, "kind": t.Kind, "seq": t.Seq}).Debug("joined")
@@ -545,7 +601,10 @@ type Assignment struct {
 // Next hands the longest-idle available agent the best due ticket among the
 // queues that agent serves, reserving both. It returns nil when no agent is
 // free or nothing is due for the free agents, so it never hands out more
-// tickets than there are free agents.
+// tickets than there are free agents. With several PBXs an agent takes only
+// the live callers their PBX can be bridged to (Config.Reach): when the head
+// of a queue is a caller the agent cannot reach, the agent takes the first
+// ticket behind it that they can (see first).
 func (l *Line) Next(ctx context.Context) (*Assignment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -563,10 +622,11 @@ func (l *Line) Next(ctx context.Context) (*Assignment, error) {
 		}
 		return free[i].ID < free[j].ID
 	})
+	var scans map[scanKey]*Ticket // what first found past a head, for agents on one PBX
 	for _, a := range free {
 		var best *Ticket
 		for _, qn := range a.Queues {
-			if t := l.queues[qn].head(now); t != nil && (best == nil || t.Ahead(best)) {
+			if t := l.first(l.queues[qn], a, now, &scans); t != nil && (best == nil || t.Ahead(best)) {
 				best = t
 			}
 		}
@@ -599,6 +659,70 @@ func (q *lineQueue) head(now time.Time) *Ticket {
 		}
 	}
 	return nil
+}
+
+// first is the first due ticket of q that agent a may take now: head's
+// ticket when the agent can take it, else the first one behind it, in line
+// order, that head's hours rule allows and the agent can take. Only a Reach
+// filter makes a ticket untakeable, so without one this is head alone and
+// the line is never scanned. What a scan finds depends only on the queue and
+// the agent's PBX, so within one Next it is remembered in scans: free agents
+// on a PBX that can take nothing scan the line once between them.
+func (l *Line) first(q *lineQueue, a *Agent, now time.Time, scans *map[scanKey]*Ticket) *Ticket {
+	t := q.head(now)
+	if t == nil || l.takes(a, t) {
+		return t
+	}
+	k := scanKey{q, a.Node}
+	if t, ok := (*scans)[k]; ok {
+		return t
+	}
+	if *scans == nil {
+		*scans = map[scanKey]*Ticket{}
+	}
+	t = l.scan(q, a, now)
+	(*scans)[k] = t
+	return t
+}
+
+// scanKey is a queue and an agent's PBX.
+type scanKey struct {
+	q    *lineQueue
+	node string
+}
+
+// scan returns the first ticket of q, in line order, that the hours allow
+// and agent a can take.
+func (l *Line) scan(q *lineQueue, a *Agent, now time.Time) *Ticket {
+	open := q.cfg.Hours == nil || q.cfg.Hours.Open(now)
+	// Callers come in runs from one PBX: ask Reach once per run.
+	var node string
+	var reached, asked bool
+	for _, u := range q.due {
+		switch {
+		case u.Kind != Live:
+			if open {
+				return u
+			}
+			continue
+		case u.Node == "" || a.Node == "":
+			return u
+		case !asked || u.Node != node:
+			node, reached, asked = u.Node, l.takes(a, u), true
+		}
+		if reached {
+			return u
+		}
+	}
+	return nil
+}
+
+// takes reports whether agent a can be given ticket t. A live caller can be
+// bridged only to an agent the caller's PBX can dial; a callback is dialed
+// from the agent's own PBX, so any agent takes it.
+func (l *Line) takes(a *Agent, t *Ticket) bool {
+	return l.reach == nil || t.Kind != Live || t.Node == "" || a.Node == "" ||
+		t.Node == a.Node || l.reach(t.Node, a.Node)
 }
 
 // NextWake is the earliest time after now at which something becomes due
@@ -818,7 +942,8 @@ func (l *Line) Refresh(id TicketID, load func(TicketID) (*Ticket, error)) error 
 	if _, ok := l.queues[t.Queue]; !ok {
 		return fmt.Errorf("refresh ticket %d: %w %q", t.ID, ErrNoQueue, t.Queue)
 	}
-	if old, ok := l.tickets[t.ID]; ok {
+	old, ok := l.tickets[t.ID]
+	if ok {
 		if reflect.DeepEqual(old, t) {
 			return nil
 		}
@@ -826,15 +951,22 @@ func (l *Line) Refresh(id TicketID, load func(TicketID) (*Ticket, error)) error 
 	}
 	if t.State.Active() {
 		l.insert(t.Clone())
+	} else if !ok {
+		// Final, and already gone from this line: nothing changed here.
+		return nil
 	}
+	l.tell(t, nil)
+	l.changed()
 	return nil
 }
 
 // Recover settles what a restart left in flight. Callbacks that were reserved
 // or being dialed go back to their place (the attempt's outcome is unknown, so
 // it does not count). A live ticket is kept only if stillThere says its call
-// still exists on the PBX; otherwise it ends as abandoned. A nil stillThere
-// means no live call survived.
+// still exists on the PBX (the adapter adopts it and the flow resumes);
+// otherwise it ends as abandoned. A surviving caller who was being connected
+// goes back to waiting at their place; one who was talking to an agent is
+// complete. A nil stillThere means no live call survived.
 func (l *Line) Recover(ctx context.Context, stillThere func(*Ticket) bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -852,6 +984,14 @@ func (l *Line) Recover(ctx context.Context, stillThere func(*Ticket) bool) error
 		switch {
 		case t.Kind == Live && (stillThere == nil || !stillThere(t)):
 			_, err = l.apply(ctx, t, EvAbandon, "call gone after a restart", "restart", func(n *Ticket) { n.Agent = "" })
+		case t.Kind == Live && t.State == Reserved:
+			// The caller is still on hold; the agent's phone that was
+			// ringing for them is not ours any more.
+			_, err = l.apply(ctx, t, EvRelease, "restart during dispatch", "restart", func(n *Ticket) { n.Agent = "" })
+		case t.Kind == Live && t.State == Connected:
+			// Still talking to the agent: the conversation is theirs; the
+			// ticket's part is done.
+			_, err = l.apply(ctx, t, EvComplete, "restart during the conversation", "restart", func(n *Ticket) { n.Agent = "" })
 		case t.Kind != Live && t.State == Reserved:
 			_, err = l.apply(ctx, t, EvRelease, "restart during dispatch", "restart", func(n *Ticket) { n.Agent = "" })
 		case t.Kind != Live && t.State == Dialing:

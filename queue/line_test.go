@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -598,5 +599,98 @@ func TestRefreshSeesAnotherProcessesChanges(t *testing.T) {
 	}
 	if _, err := f.line.Convert(ctx, mine.ID, "+34911234569", "ivr"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("convert on a stale copy: %v, want a conflict", err)
+	}
+}
+
+// Live callers whose calls outlived the restart keep their place: the one
+// still waiting stays, the one an agent's phone was ringing for goes back to
+// waiting at the same place, and each is found again by its call.
+func TestRecoverKeepsSurvivingLiveCallers(t *testing.T) {
+	f := newFixture(t, testConfig())
+	ctx := context.Background()
+	f.pauseAll()
+	join := func(ref string) *Ticket {
+		j, err := f.line.Join(ctx, JoinRequest{Queue: "support", Kind: Live, CallRef: ref, Node: "ast1", Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Advance(time.Second)
+		return j.Ticket
+	}
+	a, b, gone := join("chan-a"), join("chan-b"), join("chan-gone")
+	if err := f.line.SetAgentState("alice", AgentAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	if as := f.next(); as.Ticket.ID != a.ID {
+		t.Fatalf("reserved %d, want %d", as.Ticket.ID, a.ID)
+	}
+	re, err := NewLine(f.cfg, f.clk, f.j, f.j.Active(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := map[string]bool{"chan-a": true, "chan-b": true}
+	if err := re.Recover(ctx, func(t *Ticket) bool { return t.Node == "ast1" && alive[t.CallRef] }); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []*Ticket{a, b} {
+		got, pos, ok := re.LiveCall("ast1", want.CallRef)
+		if !ok || got.ID != want.ID || got.State != Waiting || pos != i {
+			t.Fatalf("call %s after restart: %+v position %d found %v", want.CallRef, got, pos, ok)
+		}
+	}
+	if _, _, ok := re.LiveCall("ast2", "chan-a"); ok {
+		t.Fatal("a call on another node matched")
+	}
+	if st, _ := f.j.Stored(gone.ID); st.State != Abandoned {
+		t.Fatalf("vanished live call is %s, want abandoned", st.State)
+	}
+}
+
+// Watchers see each change once, in commit order, with its transition; a
+// change read back from the store comes without one.
+func TestWatchSeesEveryChange(t *testing.T) {
+	f := newFixture(t, testConfig())
+	ctx := context.Background()
+	var got []string
+	stop := f.line.Watch(func(c Change) {
+		ev := "refresh"
+		if c.Transition != nil {
+			ev = string(c.Transition.Event)
+			if c.Transition.Ticket != c.Ticket.ID {
+				t.Errorf("transition of %d delivered with ticket %d", c.Transition.Ticket, c.Ticket.ID)
+			}
+		}
+		got = append(got, fmt.Sprintf("%s %s", ev, c.Ticket.State))
+	})
+	cb := f.join("support", Callback, "+34911234567")
+	if _, err := f.line.Cancel(ctx, cb.ID, "test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	f.join("support", Callback, "+34911234568")
+	if want := "join waiting,cancel cancelled"; strings.Join(got, ",") != want {
+		t.Fatalf("watched %q, want %q", strings.Join(got, ","), want)
+	}
+}
+
+// A reserved callback that may not be dialed again (the restart cut its last
+// attempt) fails there, and its agent is free for the next ticket.
+func TestFailReservedFreesAgent(t *testing.T) {
+	f := newFixture(t, testConfig())
+	cb := f.join("support", Callback, "+34911234567")
+	as := f.next()
+	if as.Ticket.ID != cb.ID {
+		t.Fatalf("reserved %d, want %d", as.Ticket.ID, cb.ID)
+	}
+	if _, err := f.line.Fail(context.Background(), cb.ID, "no attempts left", "dialer"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range f.line.Agents() {
+		if a.ID == as.Agent.ID && a.State != AgentAvailable {
+			t.Fatalf("agent %s is %s after the fail, want available", a.ID, a.State)
+		}
+	}
+	if st, _ := f.j.Stored(cb.ID); st.State != Failed {
+		t.Fatalf("callback is %s, want failed", st.State)
 	}
 }

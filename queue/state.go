@@ -82,7 +82,10 @@ var transitions = map[State]map[Event]State{
 		EvConnect: Connected,
 		EvAbandon: Abandoned,
 		EvCancel:  Cancelled,
-		EvUpdate:  Reserved,
+		// The dispatcher found the callback may not be dialed again (its
+		// last attempt was cut by a restart).
+		EvFail:   Failed,
+		EvUpdate: Reserved,
 	},
 	Dialing: {
 		EvConnect: Connected,

@@ -54,6 +54,24 @@ func (l *Line) ActiveCallback(queue, number string) (*Ticket, int, bool) {
 	return t.Clone(), l.position(t), true
 }
 
+// LiveCall returns the active live ticket of a call on a PBX node, if any:
+// how a call that outlived a restart or a reconnect finds its place again.
+// It scans the line; adoption is rare enough not to need an index.
+func (l *Line) LiveCall(node, callRef string) (*Ticket, int, bool) {
+	if callRef == "" {
+		return nil, 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.promote(l.clock.Now())
+	for _, t := range l.tickets {
+		if t.Kind == Live && t.CallRef == callRef && t.Node == node {
+			return t.Clone(), l.position(t), true
+		}
+	}
+	return nil, 0, false
+}
+
 // Counts is a queue's tickets by what they are doing.
 type Counts struct {
 	// OnHold: live callers waiting in line.

@@ -132,7 +132,7 @@ func New(o Options, active []*queue.Ticket) (*World, error) {
 	w.Line = line
 	var conn dialer.Late
 	w.IVR = ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}, line, w.Sim, &conn, o.Log)
-	w.Dialer = dialer.New(line, w.Switch, w.IVR, w.Sim, map[string]dialer.QueueOptions{
+	w.Dialer = dialer.New(line, []pbx.Switch{w.Switch}, w.IVR, w.Sim, map[string]dialer.QueueOptions{
 		"support": {Strategy: o.Strategy, CallerID: pbx.Party{Number: "+34910000000", Name: "Support"}, DialString: "PJSIP/{number}@trunk"},
 	}, o.Log)
 	conn.D = w.Dialer

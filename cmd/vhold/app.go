@@ -152,10 +152,28 @@ func lineConfig(c *config.Config) queue.Config {
 		a := c.Agents[id]
 		lc.Agents = append(lc.Agents, queue.AgentConfig{
 			ID: id, Name: a.Name, Endpoint: a.Endpoint, WrapUp: a.WrapUp,
-			Queues: served[id], InitialState: queue.AgentState(a.State),
+			Queues: served[id], InitialState: queue.AgentState(a.State), Node: a.PBX,
 		})
 	}
+	lc.Reach = pbxReach(c)
 	return lc
+}
+
+// pbxReach is the line's Reach for the configured servers: a caller on server
+// X can be connected to an agent homed on server Y only if X lists Y under
+// reaches (one way; the line itself matches a server with itself). With one
+// server or none it is nil: every agent takes every caller.
+func pbxReach(c *config.Config) func(callNode, agentNode string) bool {
+	if len(c.PBX.Asterisk)+len(c.PBX.FreeSWITCH) < 2 {
+		return nil
+	}
+	reaches := map[[2]string]bool{}
+	for _, s := range c.PBX.Asterisk {
+		for _, r := range s.Reaches {
+			reaches[[2]string{s.Name, r}] = true
+		}
+	}
+	return func(call, agent string) bool { return reaches[[2]string{call, agent}] }
 }
 
 // quietLogger is newLogger for the admin commands (see openApp).
@@ -180,7 +198,7 @@ func isTerminal(w io.Writer) bool {
 
 // ivrConfig turns the file's queues into the call flows' options.
 func ivrConfig(c *config.Config) ivr.Config {
-	out := ivr.Config{Queues: map[string]ivr.QueueOptions{}}
+	out := ivr.Config{Queues: map[string]ivr.QueueOptions{}, UnknownQueue: string(c.PBX.UnknownQueue)}
 	for name, q := range c.Queues {
 		o := ivr.QueueOptions{
 			Language:       string(q.Language),

@@ -37,10 +37,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	defer a.Close()
 	log := a.log
-	// Live calls are not adopted across a restart yet (the Asterisk adapter
-	// does not take over channels still in Stasis), so every live ticket
-	// ends as abandoned and callbacks resume.
-	if err := a.line.Recover(ctx, nil); err != nil {
+	// Callers still on the PBX keep their place; the others are abandoned;
+	// callbacks resume.
+	if err := a.line.Recover(ctx, survivors(ctx, a)); err != nil {
 		log.WithError(err).Error("recover the line after a restart")
 		return 1
 	}
@@ -163,9 +162,13 @@ func healthHandler(line *queue.Line) http.Handler {
 }
 
 // startCalls connects to the PBXs and runs the call flows and the dialer on
-// them. Callbacks are dialed through the first Asterisk; with several, each
-// takes its own callers (see the README on several servers). It returns the
-// function that stops the dialer once the switches have ended.
+// them. Each Asterisk is its own switch on the one shared line: a caller is
+// connected through the server the call is on, to agents homed there or on
+// a server it reaches (pbx.asterisk[].reaches); a callback is dialed from
+// the agent's own server (agents.<id>.pbx). See the README on several
+// servers. Callers' recorded names are deleted once their tickets end. It
+// returns the function that stops the dialer and that cleanup once the
+// switches have ended.
 func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() {
 	var switches []pbx.Switch
 	for _, ac := range a.cfg.PBX.Asterisk {
@@ -182,9 +185,26 @@ func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() 
 		a.log.Warn("no PBX configured: vhold keeps the line but handles no calls")
 		return func() {}
 	}
+	// An agent homed on a server vhold has no switch for (FreeSWITCH, for
+	// now) cannot be rung: they start offline rather than be handed calls.
+	have := map[string]bool{}
+	for _, sw := range switches {
+		have[sw.Name()] = true
+	}
+	for _, ag := range a.line.Agents() {
+		if ag.Node == "" || have[ag.Node] || ag.State == queue.AgentOffline {
+			continue
+		}
+		reason := "no connection to their PBX " + ag.Node
+		if err := a.line.SetAgentState(ag.ID, queue.AgentOffline, reason); err != nil {
+			a.log.WithError(err).WithField("agent", ag.ID).Warn("set agent offline")
+			continue
+		}
+		a.log.WithFields(logrus.Fields{"agent": ag.ID, "pbx": ag.Node}).Warn("agent is homed on a PBX vhold cannot dial yet: offline")
+	}
 	var conn dialer.Late
 	flows := ivr.New(ivrConfig(a.cfg), a.line, e.clock, &conn, a.log)
-	d := dialer.New(a.line, switches[0], flows, e.clock, dialerOptions(a.cfg), a.log)
+	d := dialer.New(a.line, switches, flows, e.clock, dialerOptions(a.cfg), a.log)
 	conn.D = d
 	for _, sw := range switches {
 		wg.Add(1)
@@ -196,5 +216,13 @@ func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() 
 		}()
 	}
 	d.Start(ctx)
-	return d.Stop
+	byName := make(map[string]pbx.Switch, len(switches))
+	for _, sw := range switches {
+		byName[sw.Name()] = sw
+	}
+	stopNames := flows.ForgetNames(ctx, byName)
+	return func() {
+		d.Stop()
+		stopNames()
+	}
 }

@@ -167,3 +167,21 @@ func TestOriginateOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// A stored recording (a caller's name) is deleted; deleting one that is not
+// there is not an error, so a second cleanup after a restart is harmless.
+func TestDeleteRecording(t *testing.T) {
+	r := newRig(t, func(ctx context.Context, c pbx.Call) {})
+	r.srv.AddRecording("vhold-name-7", "wav", 2*time.Second)
+	ctx := within(t)
+	for range 2 {
+		if err := r.sw.DeleteRecording(ctx, "vhold-name-7"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range r.srv.Recordings() {
+		if n == "vhold-name-7" {
+			t.Fatalf("recording still stored: %v", r.srv.Recordings())
+		}
+	}
+}

@@ -21,6 +21,11 @@ type call struct {
 	lang   string
 	caller pbx.Party
 
+	// orphan: a leg taken back after a restart with no flow to run it (one
+	// side of a conversation that was going on): when its bridge peer
+	// leaves, the adapter hangs it up itself.
+	orphan bool
+
 	mu     sync.Mutex
 	events []pbx.Event // queued for Wait and Collect
 	wake   chan struct{}
@@ -440,6 +445,19 @@ func (c *call) Hangup(ctx context.Context, cause pbx.Cause) error {
 	if err != nil && !errors.Is(err, ari.ErrNotFound) {
 		return fmt.Errorf("hang up %s: %w", c.id, err)
 	}
+	return nil
+}
+
+// Continue implements pbx.Continuer: the channel leaves Stasis and carries
+// on in the dialplan after the Stasis() line, where the admin's fallback is.
+func (c *call) Continue(ctx context.Context) error {
+	if c.isGone() {
+		return c.hungUp("continue")
+	}
+	if err := c.check("continue", c.s.cl.Channels().Continue(ctx, c.id, "", "", 0)); err != nil {
+		return err
+	}
+	c.s.gone(c, "returned to the dialplan")
 	return nil
 }
 

@@ -63,7 +63,7 @@ func TestCallbackJourneyOnAsterisk(t *testing.T) {
 	flows := ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES", ConfirmTimeout: 5 * time.Second}}}, line, clk, &conn, nil)
 	lg := logrus.New()
 	lg.SetLevel(logrus.WarnLevel)
-	d := dialer.New(line, sw, flows, clk, map[string]dialer.QueueOptions{
+	d := dialer.New(line, []pbx.Switch{sw}, flows, clk, map[string]dialer.QueueOptions{
 		"support": {DialString: "PJSIP/{number}@trunk", CallerID: pbx.Party{Number: "+34910000000"}},
 	}, logrus.NewEntry(lg))
 	conn.D = d

@@ -67,11 +67,17 @@ type Switch struct {
 	plays map[string]*call     // playback id → call playing it
 	recs  map[string]*call     // recording name → call recording it
 	dials map[string]*dialWait // channel id → originate waiting for its outcome
+	epoch int                  // event connections so far
 	wg    sync.WaitGroup       // incoming call handlers
 }
 
 type dialWait struct {
 	done chan dialResult // buffered, 1
+	// epoch is the event connection the originate began under, and placed
+	// says Asterisk accepted it: only a placed originate from an earlier
+	// connection can have lost its outcome in a gap.
+	epoch  int
+	placed bool
 }
 
 type dialResult struct {
@@ -170,9 +176,10 @@ func (s *Switch) run(ctx context.Context, stream *ari.EventStream, h pbx.Handler
 func (s *Switch) dispatch(ctx context.Context, ev ari.Event, h pbx.Handler) {
 	switch e := ev.(type) {
 	case *ari.Connected:
-		if e.Reconnect {
-			s.reconcile(ctx)
-		}
+		s.mu.Lock()
+		s.epoch++
+		s.mu.Unlock()
+		s.reconcile(ctx, e.Reconnect, h)
 	case *ari.StasisStart:
 		s.stasisStart(ctx, e, h)
 	case *ari.ChannelDtmfReceived:
@@ -247,12 +254,19 @@ func (s *Switch) stasisStart(ctx context.Context, e *ari.StasisStart, h pbx.Hand
 	}
 	c := s.newCall(ch, queue, lang)
 	s.log.WithFields(logrus.Fields{"call": ch.ID, "queue": queue, "caller": ch.Caller.Number}).Info("call entered vhold")
+	s.handle(ctx, c, h)
+}
+
+// handle runs h on c in a goroutine the Switch owns (Serve waits for it).
+func (s *Switch) handle(ctx context.Context, c *call, h pbx.Handler) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		h(ctx, c)
-		// A handler that returns leaves no caller behind.
-		if !c.isGone() {
+		// A handler that returns leaves no caller behind, unless vhold is
+		// stopping: then the caller stays in Stasis (with the music, if
+		// they were on hold) for the next vhold to take back.
+		if !c.isGone() && ctx.Err() == nil {
 			if err := c.Hangup(context.WithoutCancel(ctx), pbx.CauseNormal); err != nil {
 				s.log.WithError(err).WithField("call", c.id).Warn("hang up after the flow")
 			}
@@ -304,6 +318,17 @@ func (s *Switch) gone(c *call, cause string) {
 			peer.peer, peer.bridge = nil, ""
 		}
 		peer.mu.Unlock()
+		if peer.orphan {
+			// Nobody runs a flow for it: end the conversation as the
+			// flow would have.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := peer.Hangup(ctx, pbx.CauseNormal); err != nil {
+					s.log.WithError(err).WithField("call", peer.id).Warn("hang up the other side of a taken-back conversation")
+				}
+			}()
+		}
 	}
 	if bridge != "" {
 		go func() {
@@ -316,23 +341,51 @@ func (s *Switch) gone(c *call, cause string) {
 	}
 }
 
-// reconcile runs after the WebSocket came back: events of the gap are lost,
-// so calls whose channels are no longer in the app are ended now.
-func (s *Switch) reconcile(ctx context.Context) {
-	app, err := s.cl.Applications().Get(ctx, s.app())
+// reconcile runs each time the WebSocket is (re)connected. Events of a gap
+// are lost, not replayed (disconnect.jsonl), so the state is read back:
+//   - calls whose channels left the app meanwhile are ended;
+//   - a prompt that finished meanwhile (its playback is gone) is finished;
+//   - an originate whose StasisStart or ChannelDestroyed was lost is settled;
+//   - channels in the app that this Switch does not know (vhold restarted;
+//     they stayed in Stasis) are taken back: a caller is handed to h, whose
+//     flow finds its ticket by the channel id; the two sides of a bridged
+//     conversation are watched so that one hanging up ends the other; a
+//     dialed leg caught mid-way is hung up (its attempt is retried).
+func (s *Switch) reconcile(ctx context.Context, reconnect bool, h pbx.Handler) {
+	ids, err := s.Calls(ctx)
 	if err != nil {
-		s.log.WithError(err).Warn("reconcile after reconnect")
+		s.log.WithError(err).Warn("reconcile after connecting")
 		return
 	}
 	alive := map[string]bool{}
-	for _, id := range app.ChannelIDs {
+	for _, id := range ids {
 		alive[id] = true
 	}
 	s.mu.Lock()
+	epoch := s.epoch
 	var lost []*call
+	var playing = map[string]*call{}
 	for id, c := range s.calls {
 		if !alive[id] {
 			lost = append(lost, c)
+			continue
+		}
+		c.mu.Lock()
+		if c.playing != "" {
+			playing[c.playing] = c
+		}
+		c.mu.Unlock()
+	}
+	dials := map[string]*dialWait{}
+	for id, w := range s.dials {
+		if w.placed && w.epoch < epoch {
+			dials[id] = w
+		}
+	}
+	var unknown []string
+	for _, id := range ids {
+		if _, known := s.calls[id]; !known && s.dials[id] == nil {
+			unknown = append(unknown, id)
 		}
 	}
 	s.mu.Unlock()
@@ -340,7 +393,135 @@ func (s *Switch) reconcile(ctx context.Context) {
 		s.log.WithField("call", c.id).Info("channel gone while vhold was disconnected")
 		s.gone(c, "gone while vhold was disconnected from Asterisk")
 	}
-	s.log.WithFields(logrus.Fields{"kept": len(alive), "lost": len(lost)}).Info("reconciled after reconnect")
+	for pb, c := range playing {
+		if _, err := s.cl.Playbacks().Get(ctx, pb); errors.Is(err, ari.ErrNotFound) {
+			s.mu.Lock()
+			delete(s.plays, pb)
+			s.mu.Unlock()
+			c.playFinished(pb, ari.PlaybackStateDone)
+		}
+	}
+	for id, w := range dials {
+		s.settleDial(ctx, id, w, alive[id])
+	}
+	adopted := s.adopt(ctx, unknown, h)
+	s.log.WithFields(logrus.Fields{"reconnect": reconnect, "in_app": len(ids), "lost": len(lost), "taken_back": adopted}).Info("reconciled with Asterisk")
+}
+
+// Calls implements pbx.CallLister: the channels in vhold's Stasis app now.
+func (s *Switch) Calls(ctx context.Context) ([]string, error) {
+	app, err := s.cl.Applications().Get(ctx, s.app())
+	if err != nil {
+		return nil, fmt.Errorf("list the calls in ARI app %s on %s: %w", s.app(), s.o.Name, err)
+	}
+	return app.ChannelIDs, nil
+}
+
+// settleDial ends an originate whose outcome event was lost in a gap.
+func (s *Switch) settleDial(ctx context.Context, id string, w *dialWait, inApp bool) {
+	ch, err := s.cl.Channels().Get(ctx, id)
+	var res dialResult
+	switch {
+	case err == nil && inApp:
+		res.answered = ch
+	case errors.Is(err, ari.ErrNotFound):
+		res.err = &pbx.DialError{Outcome: pbx.Failed, Cause: "ended while vhold was disconnected from Asterisk; outcome unknown"}
+	default:
+		return // still ringing, or Asterisk cannot say: keep waiting
+	}
+	s.mu.Lock()
+	mine := s.dials[id] == w
+	if mine {
+		delete(s.dials, id)
+	}
+	s.mu.Unlock()
+	if mine {
+		w.done <- res
+	}
+}
+
+// adopt takes back the channels of the app that this Switch does not know.
+func (s *Switch) adopt(ctx context.Context, ids []string, h pbx.Handler) int {
+	if len(ids) == 0 {
+		return 0
+	}
+	inBridge := map[string]string{}
+	if bs, err := s.cl.Bridges().List(ctx); err == nil {
+		for _, b := range bs {
+			for _, id := range b.Channels {
+				inBridge[id] = b.ID
+			}
+		}
+	} else {
+		s.log.WithError(err).Warn("list bridges to take calls back")
+	}
+	byBridge := map[string][]*call{}
+	n := 0
+	for _, id := range ids {
+		ch, err := s.cl.Channels().Get(ctx, id)
+		if err != nil {
+			if !errors.Is(err, ari.ErrNotFound) {
+				s.log.WithError(err).WithField("call", id).Warn("read a channel to take it back")
+			}
+			continue
+		}
+		args := appArgs(ch.Dialplan.AppData)
+		dialed := len(args) > 0 && args[0] == dialedArg
+		log := s.log.WithFields(logrus.Fields{"call": id, "caller": ch.Caller.Number})
+		if b := inBridge[id]; b != "" {
+			c := s.newCall(*ch, "", ch.Language)
+			c.orphan = true
+			c.mu.Lock()
+			c.bridge = b
+			c.mu.Unlock()
+			byBridge[b] = append(byBridge[b], c)
+			log.WithField("bridge", b).Info("conversation taken back after a restart: watched until one side hangs up")
+			n++
+			continue
+		}
+		if dialed {
+			log.Info("dialed leg caught mid-way by a restart: hung up (the attempt is retried)")
+			if err := s.cl.Channels().Hangup(ctx, id, ari.HangupNormal); err != nil && !errors.Is(err, ari.ErrNotFound) {
+				log.WithError(err).Warn("hang up a dialed leg after a restart")
+			}
+			continue
+		}
+		queue, lang := stasisArgs(args)
+		if lang == "" {
+			lang = ch.Language
+		}
+		c := s.newCall(*ch, queue, lang)
+		log.WithField("queue", queue).Info("call taken back after a restart")
+		s.handle(ctx, c, h)
+		n++
+	}
+	for b, cs := range byBridge {
+		if len(cs) == 2 {
+			cs[0].mu.Lock()
+			cs[0].peer = cs[1]
+			cs[0].mu.Unlock()
+			cs[1].mu.Lock()
+			cs[1].peer = cs[0]
+			cs[1].mu.Unlock()
+			continue
+		}
+		s.log.WithFields(logrus.Fields{"bridge": b, "legs": len(cs)}).Info("bridge taken back with a single vhold leg")
+	}
+	return n
+}
+
+// dialedArg is the Stasis argument of every channel vhold originates, which
+// tells a dialed leg from a caller when channels are taken back.
+const dialedArg = "vhold-dialed"
+
+// appArgs splits a Stasis app_data ("vhold,support,es") into the arguments
+// after the app name.
+func appArgs(appData string) []string {
+	parts := strings.Split(appData, ",")
+	if len(parts) <= 1 {
+		return nil
+	}
+	return parts[1:]
 }
 
 func (s *Switch) app() string { return s.cl.App() }
@@ -364,8 +545,8 @@ func (s *Switch) Originate(ctx context.Context, r pbx.Originate) (pbx.Call, erro
 	if id == "" {
 		id = ari.NewID("vhold")
 	}
-	w := &dialWait{done: make(chan dialResult, 1)}
 	s.mu.Lock()
+	w := &dialWait{done: make(chan dialResult, 1), epoch: s.epoch}
 	if _, dup := s.dials[id]; dup {
 		s.mu.Unlock()
 		return nil, &pbx.DialError{Outcome: pbx.Failed, Cause: "a call with id " + id + " is already being placed"}
@@ -378,7 +559,7 @@ func (s *Switch) Originate(ctx context.Context, r pbx.Originate) (pbx.Call, erro
 	}
 	_, err := s.cl.Channels().Originate(ctx, ari.OriginateRequest{
 		Endpoint:  r.Endpoint,
-		AppArgs:   []string{"vhold-dialed"},
+		AppArgs:   []string{dialedArg},
 		CallerID:  callerID(r.CallerID),
 		Timeout:   timeout,
 		ChannelID: id,
@@ -396,6 +577,9 @@ func (s *Switch) Originate(ctx context.Context, r pbx.Originate) (pbx.Call, erro
 		}
 		return nil, &pbx.DialError{Outcome: pbx.Failed, Cause: err.Error()}
 	}
+	s.mu.Lock()
+	w.placed = true
+	s.mu.Unlock()
 	guard := s.o.Clock.NewTimer(time.Duration(timeout)*time.Second + 45*time.Second)
 	defer guard.Stop()
 	select {
@@ -451,4 +635,13 @@ func outcomeOf(cause int) pbx.Outcome {
 		return pbx.Invalid
 	}
 	return pbx.Failed
+}
+
+// DeleteRecording implements pbx.RecordingDeleter: the stored recording of a
+// caller's name, once its callback has ended.
+func (s *Switch) DeleteRecording(ctx context.Context, name string) error {
+	if err := s.cl.Recordings().DeleteStored(ctx, name); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		return fmt.Errorf("delete recording %s on %s: %w", name, s.o.Name, err)
+	}
+	return nil
 }

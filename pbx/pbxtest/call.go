@@ -604,6 +604,27 @@ func (c *Call) Hangup(ctx context.Context, cause pbx.Cause) error {
 	return nil
 }
 
+// Continue hands the call back to the dialplan (pbx.Continuer): for the flow
+// it is gone, as after a hangup, and the transcript says where it went.
+func (c *Call) Continue(ctx context.Context) error {
+	m := c.sw.sim
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.gone {
+		return c.hungUp("continue")
+	}
+	c.note("continue in the dialplan")
+	c.end(true, causeContinued)
+	return nil
+}
+
+// causeContinued marks an end that was a return to the dialplan, which the
+// transcript does not show as a hangup.
+const causeContinued = "continued"
+
 // remoteHangup is the far end hanging up, from a scheduled event.
 // giveUp is a waiting caller's patience running out: it hangs up unless it
 // has reached an agent by then (nobody hangs up on the agent for having
@@ -632,7 +653,9 @@ func (c *Call) remoteHangup() {
 func (c *Call) end(local bool, cause string) {
 	c.gone = true
 	if local {
-		c.note("hangup " + cause)
+		if cause != causeContinued {
+			c.note("hangup " + cause)
+		}
 		c.events = nil
 	} else {
 		c.remoteGone = true

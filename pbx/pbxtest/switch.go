@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -455,3 +456,26 @@ func (s *Switch) promptDuration(p pbx.Prompt) time.Duration {
 }
 
 var errNotOurs = errors.New("not a call of this pbxtest switch")
+
+// DeleteRecording implements pbx.RecordingDeleter.
+func (s *Switch) DeleteRecording(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.sim.mu.Lock()
+	defer s.sim.mu.Unlock()
+	delete(s.recs, name)
+	return nil
+}
+
+// Recordings are the names of the recordings the switch keeps, sorted.
+func (s *Switch) Recordings() []string {
+	s.sim.mu.Lock()
+	defer s.sim.mu.Unlock()
+	out := make([]string, 0, len(s.recs))
+	for n := range s.recs {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}

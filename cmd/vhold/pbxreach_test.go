@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vhold/vhold/clock"
+	"github.com/vhold/vhold/config"
+)
+
+func TestLineConfigHomesAgentsAndReach(t *testing.T) {
+	c, err := config.Parse("c.yaml", []byte(`
+pbx:
+  asterisk:
+    - {name: ast-1, url: "http://h1/ari", username: u, password: p, reaches: [ast-2]}
+    - {name: ast-2, url: "http://h2/ari", username: u, password: p}
+agents:
+  alice: {endpoint: PJSIP/1001}
+  bob: {endpoint: PJSIP/1002, pbx: ast-2}
+queues:
+  support: {agents: [alice, bob]}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := lineConfig(c)
+	nodes := map[string]string{}
+	for _, a := range lc.Agents {
+		nodes[a.ID] = a.Node
+	}
+	if nodes["alice"] != "ast-1" || nodes["bob"] != "ast-2" {
+		t.Errorf("agents homed on %v, want alice on ast-1 (the first server), bob on ast-2", nodes)
+	}
+	if lc.Reach == nil {
+		t.Fatal("two servers and no Reach: every agent would take every caller")
+	}
+	for _, c := range []struct {
+		call, agent string
+		want        bool
+	}{{"ast-1", "ast-2", true}, {"ast-2", "ast-1", false}, {"ast-2", "ast-3", false}} {
+		if got := lc.Reach(c.call, c.agent); got != c.want {
+			t.Errorf("Reach(%s, %s) = %v, want %v", c.call, c.agent, got, c.want)
+		}
+	}
+
+	one, err := config.Parse("c.yaml", []byte(`
+pbx:
+  asterisk:
+    - {name: ast-1, url: "http://h1/ari", username: u, password: p}
+agents:
+  alice: {endpoint: PJSIP/1001}
+queues:
+  support: {agents: [alice]}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lineConfig(one).Reach != nil {
+		t.Error("one server: want no Reach filter (nothing to filter, and Next never scans)")
+	}
+}
+
+// TestServeTakesAgentsOnAPBXWithoutSwitchOffline: an agent homed on a
+// FreeSWITCH server (no adapter yet) starts offline in `vhold serve`, so
+// the dialer never hands them a call it cannot place.
+func TestServeTakesAgentsOnAPBXWithoutSwitchOffline(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfgPath := filepath.Join(dir, "vhold.yaml")
+	cfg := fmt.Sprintf(`
+store: {path: vhold.db}
+http: {listen: "%s"}
+pbx:
+  asterisk:
+    - {name: ast-1, url: "http://127.0.0.1:1/ari", username: u, password: p}
+  freeswitch:
+    - {name: fs-1, address: "127.0.0.1:1", password: p}
+agents:
+  alice: {endpoint: PJSIP/1001}
+  carmen: {endpoint: sofia/internal/1003, pbx: fs-1}
+queues:
+  support: {agents: [alice, carmen]}
+`, addr)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var serveOut, serveErr logBuffer
+	done := make(chan int, 1)
+	go func() {
+		e := &env{stdout: &serveOut, stderr: &serveErr, clock: clock.NewFake(now), lookupEnv: func(string) (string, bool) { return "", false }}
+		done <- run(ctx, e, []string{"serve", "-c", cfgPath, "--log-format", "json"})
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d; stderr:\n%s", code, serveErr.String())
+		}
+	}()
+	staffed := func() int {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return -1
+		}
+		defer resp.Body.Close()
+		var h struct {
+			Queues map[string]struct {
+				Agents int `json:"agents_staffed"`
+			} `json:"queues"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Queues["support"].Agents
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	n := staffed()
+	for ; n < 0 && time.Now().Before(deadline); n = staffed() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n != 1 {
+		t.Fatalf("support staffed by %d, want 1 (alice; carmen's fs-1 cannot be dialed); stderr:\n%s", n, serveErr.String())
+	}
+	if !strings.Contains(serveErr.String(), `"agent":"carmen"`) || !strings.Contains(serveErr.String(), "cannot dial yet") {
+		t.Errorf("no warning about carmen; stderr:\n%s", serveErr.String())
+	}
+}
+
+// logBuffer is a bytes.Buffer safe to read while serve writes its log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *logBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *logBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
