@@ -102,6 +102,9 @@ type Dialer struct {
 	calls map[queue.TicketID]pbx.Call // live callers on hold, by ticket
 	// ringing cancels the agent ring for a live caller who hangs up meanwhile.
 	ringing   map[queue.TicketID]context.CancelFunc
+	// unheld: live tickets the line offered whose calls no flow has
+	// attached yet, and since when (see dispatchable).
+	unheld    map[queue.TicketID]time.Time
 	scheduled bool // a dispatch is queued
 	wake      clock.Timer
 	wg        sync.WaitGroup
@@ -126,7 +129,8 @@ func New(line *queue.Line, switches []pbx.Switch, flows Flows, clk clock.Clock, 
 		o[q] = qo
 	}
 	d := &Dialer{line: line, switches: map[string]pbx.Switch{}, flows: flows, clk: clk, opts: o, log: log,
-		calls: map[queue.TicketID]pbx.Call{}, ringing: map[queue.TicketID]context.CancelFunc{}}
+		calls: map[queue.TicketID]pbx.Call{}, ringing: map[queue.TicketID]context.CancelFunc{},
+		unheld: map[queue.TicketID]time.Time{}}
 	for _, sw := range switches {
 		if d.def == nil {
 			d.def = sw
@@ -160,8 +164,67 @@ func (d *Dialer) Start(ctx context.Context) {
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()
+	d.line.SetDispatchable(d.dispatchable)
 	d.line.Notify(d.Kick)
 	d.Kick()
+}
+
+// attachGrace is how long a live ticket may wait for its call to be attached
+// before the dialer takes it for a ghost: long enough for a PBX adapter to
+// reconnect and take its calls back after a restart, short enough that a
+// caller who vanished meanwhile does not hold a place for long.
+const attachGrace = 30 * time.Second
+
+// dispatchable tells the line which tickets may be handed out: a live caller
+// only once a flow has attached the call (ivr.Connector), which closes the
+// gap between a caller joining and the flow attaching, and the longer one
+// after a restart before the adapter has taken the call back. Called with
+// the line's lock held.
+func (d *Dialer) dispatchable(t *queue.Ticket) bool {
+	if t.Kind != queue.Live {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.calls[t.ID] != nil {
+		return true
+	}
+	if _, ok := d.unheld[t.ID]; !ok {
+		d.unheld[t.ID] = d.clk.Now()
+	}
+	return false
+}
+
+// sweepUnheld abandons the live tickets whose calls were never attached
+// within attachGrace (their callers left while nobody held the call: during
+// a restart, or before the PBX was reachable again), and returns when the
+// next one would be due.
+func (d *Dialer) sweepUnheld(ctx context.Context) time.Time {
+	now := d.clk.Now()
+	var ghosts []queue.TicketID
+	var next time.Time
+	d.mu.Lock()
+	for id, since := range d.unheld {
+		switch {
+		case d.calls[id] != nil:
+			delete(d.unheld, id)
+		case !now.Before(since.Add(attachGrace)):
+			ghosts = append(ghosts, id)
+			delete(d.unheld, id)
+		case next.IsZero() || since.Add(attachGrace).Before(next):
+			next = since.Add(attachGrace)
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range ghosts {
+		_, err := d.line.Abandon(ctx, id, fmt.Sprintf("no call attached within %s: the caller left while vhold was not holding the call", attachGrace), "dialer")
+		if err := ignoreGone(err); err != nil {
+			d.log.WithError(err).WithField("ticket", id).Warn("abandon a live ticket without a call")
+			continue
+		}
+		d.log.WithField("ticket", id).Info("live ticket without a call abandoned")
+	}
+	return next
 }
 
 // Stop stops dispatching and waits for the calls in progress to finish
@@ -174,6 +237,7 @@ func (d *Dialer) Stop() {
 	}
 	d.mu.Unlock()
 	d.line.Notify(nil)
+	d.line.SetDispatchable(nil)
 	d.wg.Wait()
 }
 
@@ -198,7 +262,13 @@ func (d *Dialer) Kick() {
 func (d *Dialer) Attach(id queue.TicketID, c pbx.Call) {
 	d.mu.Lock()
 	d.calls[id] = c
+	_, waited := d.unheld[id]
+	delete(d.unheld, id)
 	d.mu.Unlock()
+	if waited {
+		// The line skipped this caller while the call was not held.
+		d.Kick()
+	}
 }
 
 // Detach forgets a live caller's call (ivr.Connector). If an agent's phone
@@ -244,7 +314,11 @@ func (d *Dialer) dispatch() {
 			d.handle(ctx, as)
 		})
 	}
-	if w := d.line.NextWake(); !w.IsZero() {
+	w := d.line.NextWake()
+	if u := d.sweepUnheld(ctx); !u.IsZero() && (w.IsZero() || u.Before(w)) {
+		w = u
+	}
+	if !w.IsZero() {
 		d.mu.Lock()
 		if d.wake != nil {
 			d.wake.Stop()

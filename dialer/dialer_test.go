@@ -345,3 +345,50 @@ func (c closedUntil) NextOpen(t time.Time) time.Time {
 	}
 	return t
 }
+
+// A live ticket whose call no flow holds (after a restart, before the PBX
+// adapter took the call back) keeps its place but is not handed to an agent;
+// a callback behind it is served meanwhile. If the call is never attached,
+// the ticket is abandoned after attachGrace; an attached one is served.
+func TestLiveTicketWaitsForItsCall(t *testing.T) {
+	r := newRig(t, rigOpts{})
+	r.sw.Customer(customer, pressOne())
+	join := func(ref string) *queue.Ticket {
+		var out *queue.Ticket
+		r.sim.Go(func() {
+			j, err := r.line.Join(context.Background(), queue.JoinRequest{Queue: "support", Kind: queue.Live, CallRef: ref, Node: "pbx1", Actor: "test"})
+			if err != nil {
+				r.t.Error(err)
+				return
+			}
+			out = j.Ticket
+		})
+		r.sim.RunFor(0)
+		if out == nil {
+			t.Fatal("join failed")
+		}
+		return out
+	}
+	ghost := join("gone-during-restart")
+	cb := r.callback(customer)
+	r.sim.RunFor(10 * time.Minute)
+	if got := r.events(ghost.ID); len(got) != 2 || !strings.HasPrefix(got[1], "abandon:no call attached within 30s") {
+		t.Fatalf("ghost live ticket: %v", got)
+	}
+	if st := r.final(cb.ID); st.State != queue.Completed {
+		t.Fatalf("callback behind the ghost: %s (%v)", st.State, r.events(cb.ID))
+	}
+	at, ok := r.transition(ghost.ID, queue.EvAbandon)
+	if !ok || at.At.Sub(ghost.JoinedAt) != attachGrace {
+		t.Fatalf("ghost abandoned at %v, joined %v", at.At, ghost.JoinedAt)
+	}
+}
+
+func (r *rig) transition(id queue.TicketID, ev queue.Event) (queue.Transition, bool) {
+	for _, tr := range r.j.Transitions() {
+		if tr.Ticket == id && tr.Event == ev {
+			return tr, true
+		}
+	}
+	return queue.Transition{}, false
+}

@@ -84,6 +84,9 @@ type Line struct {
 	reach func(callNode, agentNode string) bool
 	// notify is called after every committed change (see Notify).
 	notify func()
+	// dispatchable, when set, says which tickets Next may hand out now
+	// (see SetDispatchable).
+	dispatchable func(*Ticket) bool
 	// watchers see every change of a ticket (see Watch).
 	watchers  map[int]func(Change)
 	watcherID int
@@ -104,6 +107,20 @@ func (l *Line) changed() {
 		l.notify()
 	}
 }
+
+// SetDispatchable sets f to say which tickets Next may hand out now; the
+// others keep their place and are skipped, as a caller an agent cannot reach
+// is. The dialer uses it for live callers whose calls it does not hold yet:
+// the moment between a caller joining and their flow handing the call over,
+// and after a restart, until the PBX adapter has taken the call back. f is
+// called with the line's lock held and must not call the line.
+func (l *Line) SetDispatchable(f func(*Ticket) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dispatchable = f
+}
+
+func (l *Line) ready(t *Ticket) bool { return l.dispatchable == nil || l.dispatchable(t) }
 
 // Change is one change of a ticket that the line made or learned of.
 type Change struct {
@@ -664,13 +681,13 @@ func (q *lineQueue) head(now time.Time) *Ticket {
 // first is the first due ticket of q that agent a may take now: head's
 // ticket when the agent can take it, else the first one behind it, in line
 // order, that head's hours rule allows and the agent can take. Only a Reach
-// filter makes a ticket untakeable, so without one this is head alone and
-// the line is never scanned. What a scan finds depends only on the queue and
+// filter or a ticket that is not dispatchable yet makes the head untakeable,
+// so otherwise this is head alone and the line is never scanned. What a scan finds depends only on the queue and
 // the agent's PBX, so within one Next it is remembered in scans: free agents
 // on a PBX that can take nothing scan the line once between them.
 func (l *Line) first(q *lineQueue, a *Agent, now time.Time, scans *map[scanKey]*Ticket) *Ticket {
 	t := q.head(now)
-	if t == nil || l.takes(a, t) {
+	if t == nil || (l.takes(a, t) && l.ready(t)) {
 		return t
 	}
 	k := scanKey{q, a.Node}
@@ -691,14 +708,17 @@ type scanKey struct {
 	node string
 }
 
-// scan returns the first ticket of q, in line order, that the hours allow
-// and agent a can take.
+// scan returns the first dispatchable ticket of q, in line order, that the
+// hours allow and agent a can take.
 func (l *Line) scan(q *lineQueue, a *Agent, now time.Time) *Ticket {
 	open := q.cfg.Hours == nil || q.cfg.Hours.Open(now)
 	// Callers come in runs from one PBX: ask Reach once per run.
 	var node string
 	var reached, asked bool
 	for _, u := range q.due {
+		if !l.ready(u) {
+			continue
+		}
 		switch {
 		case u.Kind != Live:
 			if open {

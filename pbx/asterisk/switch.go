@@ -409,8 +409,15 @@ func (s *Switch) reconcile(ctx context.Context, reconnect bool, h pbx.Handler) {
 }
 
 // Calls implements pbx.CallLister: the channels in vhold's Stasis app now.
+// Asterisk keeps an app whose WebSocket closed for as long as it has channels
+// (disconnect.jsonl: /applications still lists the held caller), so an app
+// it does not know has none: no vhold has connected since Asterisk started,
+// or the last one left no calls behind. That is an empty list, not an error.
 func (s *Switch) Calls(ctx context.Context) ([]string, error) {
 	app, err := s.cl.Applications().Get(ctx, s.app())
+	if errors.Is(err, ari.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list the calls in ARI app %s on %s: %w", s.app(), s.o.Name, err)
 	}
