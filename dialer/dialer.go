@@ -101,7 +101,7 @@ type Dialer struct {
 	ctx   context.Context
 	calls map[queue.TicketID]pbx.Call // live callers on hold, by ticket
 	// ringing cancels the agent ring for a live caller who hangs up meanwhile.
-	ringing   map[queue.TicketID]context.CancelFunc
+	ringing map[queue.TicketID]context.CancelFunc
 	// unheld: live tickets the line offered whose calls no flow has
 	// attached yet, and since when (see dispatchable).
 	unheld    map[queue.TicketID]time.Time
