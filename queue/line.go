@@ -527,7 +527,7 @@ func (l *Line) promise(q *lineQueue, t *Ticket, cat Category, now time.Time) {
 		w := l.estimate(q, t, now)
 		deadline = now.Add(promiseWindow(w, q.cfg.Offer.Horizon))
 	}
-	t.Promise = Promise{Deadline: deadline, OriginalDeadline: deadline, Category: cat}
+	t.Promise = Promise{Deadline: deadline, OriginalDeadline: deadline, Category: cat, PromisedAt: now}
 }
 
 // Convert turns a live caller on hold into a callback that keeps the caller's
@@ -772,6 +772,25 @@ func (l *Line) NextWake() time.Time {
 		}
 	}
 	return w
+}
+
+// Keep applies one of the promise's own events (EvAtRisk, EvOwn, EvRecovery,
+// EvReset, EvEscalate, EvMiss, EvChase) to an active ticket: f changes the
+// promise, and for EvEscalate the priority (which moves the ticket), and the
+// change is journaled with reason. The ticket's state does not change.
+func (l *Line) Keep(ctx context.Context, id TicketID, ev Event, reason, actor string, f func(*Ticket)) (*Ticket, error) {
+	switch ev {
+	case EvAtRisk, EvOwn, EvRecovery, EvReset, EvEscalate, EvMiss, EvChase:
+	default:
+		return nil, fmt.Errorf("keep the promise of ticket %d: %q is not a promise event", id, ev)
+	}
+	return l.change(ctx, id, ev, reason, actor, f, nil)
+}
+
+// Resolve ends a waiting callback whose reset promised a written update, once
+// its owner has written: the promise is kept without the call.
+func (l *Line) Resolve(ctx context.Context, id TicketID, reason, actor string) (*Ticket, error) {
+	return l.change(ctx, id, EvResolve, reason, actor, nil, nil)
 }
 
 // Release puts a reserved or dialing ticket back in line at its own place

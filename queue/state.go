@@ -61,7 +61,22 @@ const (
 	EvFail     Event = "fail"     // given up: no answer after N attempts, invalid number
 	EvExpire   Event = "expire"   // the promise can no longer be kept in its window
 	EvUpdate   Event = "update"   // promise or details changed; state unchanged
+
+	// The promise's own events (package promise): the state is unchanged,
+	// the journal is the record the board and the metrics read.
+	EvAtRisk   Event = "at_risk"   // the promise is found at risk
+	EvOwn      Event = "own"       // someone answers for the promise
+	EvRecovery Event = "recovery"  // the owned recovery message went out
+	EvReset    Event = "reset"     // the one honest reset: a new deadline
+	EvEscalate Event = "escalate"  // the reset is at risk too: front of the line
+	EvMiss     Event = "miss"      // the deadline passed before the call was placed
+	EvChase    Event = "chase"     // the customer called in while it was pending
+	EvResolve  Event = "resolve"   // resolved in writing instead of the call (final: completed)
 )
+
+// promiseEvents change only the promise (and, for EvEscalate, the priority):
+// allowed in every active state.
+var promiseEvents = []Event{EvAtRisk, EvOwn, EvRecovery, EvReset, EvEscalate, EvMiss, EvChase}
 
 // transitions is the whole state machine: from state, event → to state.
 // Anything not listed is refused with ErrIllegalTransition.
@@ -101,6 +116,15 @@ var transitions = map[State]map[Event]State{
 		EvAbandon:  Abandoned,
 		EvUpdate:   Connected,
 	},
+}
+
+func init() {
+	for from, evs := range transitions {
+		for _, ev := range promiseEvents {
+			evs[ev] = from
+		}
+	}
+	transitions[Waiting][EvResolve] = Completed
 }
 
 // ErrIllegalTransition is returned (wrapped) for an event the ticket's state

@@ -53,6 +53,16 @@ type Promise struct {
 	// RecoverySentAt is when the proactive recovery message went out; zero if none.
 	RecoverySentAt time.Time
 	Escalated      bool
+	// PromisedAt is when the promise was made: the start of the window the
+	// punctuality of the call is measured against.
+	PromisedAt time.Time
+	// Written says the reset promised a written update rather than the call.
+	Written bool
+	// MissedAt is when the current deadline passed without the call being
+	// placed; zero while it has not.
+	MissedAt time.Time
+	// Chases counts the customer's calls in while the callback was pending.
+	Chases int
 }
 
 // Ticket is one customer in one queue's line.

@@ -16,6 +16,7 @@ const activeCond = `state <> 'completed' AND state <> 'abandoned' AND state <> '
 const ticketColumns = `id, queue, seq, priority, kind, state, number, name, reason, context, language,
 	joined_at, slot_start, not_before, attempts, call_ref, node, agent, connected_at,
 	deadline, original_deadline, category, owner, resets, at_risk_at, recovery_sent_at, escalated,
+	promised_at, written, missed_at, chases,
 	final_reason, updated_at, version`
 
 const journalColumns = `id, ticket, event, from_state, to_state, reason, actor, at`
@@ -28,11 +29,13 @@ const (
 	priority, kind, state, number, name, reason, context, language,
 	slot_start, not_before, attempts, call_ref, node, agent, connected_at,
 	deadline, original_deadline, category, owner, resets, at_risk_at, recovery_sent_at, escalated,
+	promised_at, written, missed_at, chases,
 	final_reason, updated_at, version)
 VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets),
 	?, ?, ?, ?, ?, ?, ?, ?,
 	?, ?, ?, ?, ?, ?, ?,
 	?, ?, ?, ?, ?, ?, ?, ?,
+	?, ?, ?, ?,
 	?, ?, ?)
 RETURNING id, seq`
 
@@ -41,6 +44,7 @@ RETURNING id, seq`
 	slot_start = ?, not_before = ?, attempts = ?, call_ref = ?, node = ?, agent = ?, connected_at = ?,
 	deadline = ?, original_deadline = ?, category = ?, owner = ?, resets = ?, at_risk_at = ?,
 	recovery_sent_at = ?, escalated = ?,
+	promised_at = ?, written = ?, missed_at = ?, chases = ?,
 	final_reason = ?, updated_at = ?, version = ?
 WHERE id = ? AND state = ? AND version = ?`
 
@@ -55,6 +59,7 @@ func mutableArgs(t *queue.Ticket) []any {
 		nanos(t.SlotStart), nanos(t.NotBefore), t.Attempts, t.CallRef, t.Node, t.Agent, nanos(t.ConnectedAt),
 		nanos(p.Deadline), nanos(p.OriginalDeadline), string(p.Category), p.Owner, p.Resets, nanos(p.AtRiskAt),
 		nanos(p.RecoverySentAt), p.Escalated,
+		nanos(p.PromisedAt), p.Written, nanos(p.MissedAt), p.Chases,
 		t.FinalReason, nanos(t.UpdatedAt), t.Version,
 	}
 }
@@ -88,11 +93,13 @@ func scanTicket(row scanner) (*queue.Ticket, error) {
 		t                                                                queue.Ticket
 		kind, state, category                                            string
 		joined, slot, notBefore, deadline, orig, atRisk, sent, upd, conn int64
+		promised, missed                                                 int64
 	)
 	p := &t.Promise
 	err := row.Scan(&t.ID, &t.Queue, &t.Seq, &t.Priority, &kind, &state, &t.Number, &t.Name, &t.Reason, &t.Context, &t.Language,
 		&joined, &slot, &notBefore, &t.Attempts, &t.CallRef, &t.Node, &t.Agent, &conn,
 		&deadline, &orig, &category, &p.Owner, &p.Resets, &atRisk, &sent, &p.Escalated,
+		&promised, &p.Written, &missed, &p.Chases,
 		&t.FinalReason, &upd, &t.Version)
 	if err != nil {
 		return nil, err
@@ -102,6 +109,7 @@ func scanTicket(row scanner) (*queue.Ticket, error) {
 	t.ConnectedAt = fromNanos(conn)
 	p.Deadline, p.OriginalDeadline = fromNanos(deadline), fromNanos(orig)
 	p.AtRiskAt, p.RecoverySentAt = fromNanos(atRisk), fromNanos(sent)
+	p.PromisedAt, p.MissedAt = fromNanos(promised), fromNanos(missed)
 	return &t, nil
 }
 
