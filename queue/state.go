@@ -64,14 +64,14 @@ const (
 
 	// The promise's own events (package promise): the state is unchanged,
 	// the journal is the record the board and the metrics read.
-	EvAtRisk   Event = "at_risk"   // the promise is found at risk
-	EvOwn      Event = "own"       // someone answers for the promise
-	EvRecovery Event = "recovery"  // the owned recovery message went out
-	EvReset    Event = "reset"     // the one honest reset: a new deadline
-	EvEscalate Event = "escalate"  // the reset is at risk too: front of the line
-	EvMiss     Event = "miss"      // the deadline passed before the call was placed
-	EvChase    Event = "chase"     // the customer called in while it was pending
-	EvResolve  Event = "resolve"   // resolved in writing instead of the call (final: completed)
+	EvAtRisk   Event = "at_risk"  // the promise is found at risk
+	EvOwn      Event = "own"      // someone answers for the promise
+	EvRecovery Event = "recovery" // the owned recovery message went out
+	EvReset    Event = "reset"    // the one honest reset: a new deadline
+	EvEscalate Event = "escalate" // the reset is at risk too: front of the line
+	EvMiss     Event = "miss"     // the deadline passed before the call was placed
+	EvChase    Event = "chase"    // the customer called in while it was pending
+	EvResolve  Event = "resolve"  // resolved in writing instead of the call (final: completed)
 )
 
 // promiseEvents change only the promise (and, for EvEscalate, the priority):
