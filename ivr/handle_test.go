@@ -324,8 +324,13 @@ func TestHandle(t *testing.T) {
 			},
 			absent: []string{"moh on default"},
 			check: func(t *testing.T, r *rig, c *pbxtest.Call, tk *queue.Ticket) {
-				if _, _, ok := r.line.ActiveCallback("support", ownNumber); !ok {
-					t.Error("the pending callback is gone")
+				cb, _, ok := r.line.ActiveCallback("support", ownNumber)
+				if !ok {
+					t.Fatal("the pending callback is gone")
+				}
+				// They had to chase us: counted on the promise.
+				if cb.Promise.Chases != 1 || eventsString(r.events(cb.ID)) != "join chase" {
+					t.Errorf("pending callback: chases %d, journal %v", cb.Promise.Chases, r.events(cb.ID))
 				}
 			},
 		},
@@ -338,8 +343,8 @@ func TestHandle(t *testing.T) {
 			want:   []string{"play sound:existing-keep-or-cancel", "key 2", "moh on default", "play sound:position-you-are-number", "remote hangup"},
 			events: []queue.Event{queue.EvJoin, queue.EvAbandon},
 			check: func(t *testing.T, r *rig, c *pbxtest.Call, tk *queue.Ticket) {
-				if evs := r.events(1); eventsString(evs) != "join cancel" {
-					t.Errorf("pending callback's journal: %v, want join cancel", evs)
+				if evs := r.events(1); eventsString(evs) != "join chase cancel" {
+					t.Errorf("pending callback's journal: %v, want join chase cancel", evs)
 				}
 			},
 		},

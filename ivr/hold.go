@@ -206,6 +206,11 @@ func (k *caller) repeatCaller(ctx context.Context) (done bool, err error) {
 		return false, nil
 	}
 	log := k.log.WithField("callback", t.ID)
+	// They had to chase us: the promise's metrics count it.
+	if _, err := k.ivr.line.Keep(ctx, t.ID, queue.EvChase, "called in again while the callback was pending", actor,
+		func(n *queue.Ticket) { n.Promise.Chases++ }); err != nil {
+		log.WithError(err).Warn("journal the chase")
+	}
 	key, err := k.ask(ctx, "12", menuTimeout,
 		pbx.Sound(PromptExistingCallback), pbx.Sound(PromptYouAreNumber), pbx.Number(pos+1), pbx.Sound(PromptInLine),
 		pbx.Sound(PromptKeepOrCancel))

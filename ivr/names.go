@@ -27,7 +27,7 @@ func nameOf(id queue.TicketID) string { return fmt.Sprintf("%s%d", namePrefix, i
 func (v *IVR) ForgetNames(ctx context.Context, switches map[string]pbx.Switch) (stop func()) {
 	f := &forgetter{v: v, switches: switches, wake: make(chan struct{}, 1)}
 	unwatch := v.line.Watch(func(c queue.Change) {
-		if !c.Ticket.State.Final() || !v.options(c.Ticket.Queue).RecordName {
+		if c.Ticket == nil || !c.Ticket.State.Final() || !v.options(c.Ticket.Queue).RecordName {
 			return
 		}
 		f.mu.Lock()

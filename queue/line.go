@@ -122,16 +122,20 @@ func (l *Line) SetDispatchable(f func(*Ticket) bool) {
 
 func (l *Line) ready(t *Ticket) bool { return l.dispatchable == nil || l.dispatchable(t) }
 
-// Change is one change of a ticket that the line made or learned of.
+// Change is one change of a ticket, or of an agent, that the line made or
+// learned of.
 type Change struct {
-	// Ticket is the ticket after the change (a copy the watcher may keep).
+	// Ticket is the ticket after the change (a copy the watcher may keep);
+	// nil for an agent's change.
 	Ticket *Ticket
+	// Agent is the agent after a change of their state; nil for a ticket's.
+	Agent *Agent
 	// Transition is the journaled transition; nil when another process made
 	// the change and the line read it back (Refresh).
 	Transition *Transition
 }
 
-// Watch makes f see every change of a ticket from now on, in commit order,
+// Watch makes f see every change of a ticket or an agent from now on, in commit order,
 // until the returned stop is called. Like Notify's f, it is called with the
 // line's lock held and must hand the work off rather than call the line.
 func (l *Line) Watch(f func(Change)) (stop func()) {
@@ -147,6 +151,15 @@ func (l *Line) Watch(f func(Change)) (stop func()) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		delete(l.watchers, id)
+	}
+}
+
+// tellAgent hands an agent's change to the watchers; called under the lock.
+func (l *Line) tellAgent(a *Agent) {
+	for _, f := range l.watchers {
+		c := *a
+		c.Queues = append([]string(nil), a.Queues...)
+		f(Change{Agent: &c})
 	}
 }
 
@@ -941,6 +954,7 @@ func (l *Line) freeAgent(t *Ticket, now time.Time) {
 		return
 	}
 	a.State, a.Since, a.Reason, a.Ticket = AgentAvailable, now, "", 0
+	l.tellAgent(a)
 	l.changed()
 }
 

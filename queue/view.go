@@ -192,6 +192,7 @@ func (l *Line) SetAgentState(id string, st AgentState, reason string) error {
 	case AgentAvailable, AgentOffline, AgentPaused:
 		a.Ticket = 0
 	}
+	l.tellAgent(a)
 	l.changed()
 	return nil
 }
@@ -261,6 +262,25 @@ const MinPromise = 5 * time.Minute
 // promiseWindow is how long we tell a customer to expect: the pessimistic
 // wait rounded up to what a person would say, or the queue's horizon when the
 // wait cannot be estimated (nobody staffs the queue, no history).
+// PromiseWindow is how long vhold can believably promise a callback at
+// ticket id's place right now: the pessimistic wait rounded up to what a
+// person would say, at least MinPromise, or the queue's horizon when the wait
+// cannot be known. The honest reset of a slipping promise uses it, so a
+// reset is made by the same rule as the promise it replaces.
+func (l *Line) PromiseWindow(id TicketID) (time.Duration, Wait, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	l.promote(now)
+	t, err := l.get(id)
+	if err != nil {
+		return 0, Wait{}, err
+	}
+	q := l.queues[t.Queue]
+	w := l.estimate(q, t, now)
+	return promiseWindow(w, q.cfg.Offer.Horizon), w, nil
+}
+
 func promiseWindow(w Wait, horizon time.Duration) time.Duration {
 	if !w.Known {
 		return horizon
