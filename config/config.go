@@ -31,6 +31,9 @@ type Config struct {
 	Sounds Sounds            `yaml:"sounds"`
 	Agents map[string]*Agent `yaml:"agents"`
 	Queues map[string]*Queue `yaml:"queues"`
+	// Notify is nil when the file has no notify section: the promise
+	// keeper's messages then only go to the log.
+	Notify *Notify `yaml:"notify"`
 }
 
 func (c *Config) setDefaults() {
@@ -298,6 +301,13 @@ type Callback struct {
 type Promise struct {
 	// DefaultCategory applies when a callback is not given one.
 	DefaultCategory string `yaml:"default_category"`
+	// Supervisor owns the queue's promises at risk (unless their category
+	// names an owner) and is told of every escalation: an address the staff
+	// notifiers understand (an e-mail address, a chat handle).
+	Supervisor string `yaml:"supervisor"`
+	// Team is how the recovery message names who has the case ("the billing
+	// team"); default "the <queue> team".
+	Team string `yaml:"team"`
 	// Categories merges over the defaults (money, escalation, access, tense,
 	// general): naming one changes only the fields given.
 	Categories map[string]*Category `yaml:"categories"`
@@ -310,6 +320,14 @@ type Category struct {
 	// Reset is what the one honest reset promises: another call, or a
 	// written update.
 	Reset Reset `yaml:"reset"`
+	// Owner, when set, owns this category's promises at risk instead of the
+	// queue's supervisor (a billing lead for money, say).
+	Owner string `yaml:"owner"`
+	// Messages are the recovery message's text by language ("en", "es"), as
+	// Go templates over {{.Team}}, {{.Promised}} (the time first promised),
+	// {{.Deadline}} (the new time), {{.Queue}} and {{.Ticket}}. A language
+	// left out uses vhold's own wording.
+	Messages map[string]string `yaml:"messages"`
 }
 
 func (c *Category) setDefaults() { *c = Category{Margin: 10 * time.Minute, Reset: ResetCall} }

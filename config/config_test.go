@@ -75,7 +75,7 @@ func TestExample(t *testing.T) {
 	if billing.Callback.Strategy != AgentFirst || billing.Offer.MinWait != time.Minute || billing.Offer.Horizon != 2*time.Hour {
 		t.Errorf("billing = %+v", billing)
 	}
-	if got := billing.Promise.Categories["money"]; *got != (Category{Margin: 30 * time.Minute, Reset: ResetCall}) {
+	if got := billing.Promise.Categories["money"]; !reflect.DeepEqual(*got, Category{Margin: 30 * time.Minute, Reset: ResetCall}) {
 		t.Errorf("billing money category = %+v, want the margin changed and the reset kept", got)
 	}
 	if len(billing.Promise.Categories) != 5 {
@@ -244,6 +244,8 @@ func TestProblems(t *testing.T) {
 			[]string{`c.yaml:8: queues.q.allowed_countries: want a list, got "ES"`}},
 		{"want a value", "http: {listen: [a]}\n" + minimal,
 			[]string{`c.yaml:1: http.listen: want a single value, got a list`}},
+		{"bad recovery message", minimal + "    promise: {categories: {money: {messages: {en: 'by {{.Dedline}}'}}}}\n",
+			[]string{`c.yaml:8: queues.q.promise.categories.money.messages.en: cannot be rendered: template: message:1:5: executing "message" at <.Dedline>: can't evaluate field Dedline in type config.MessageData`}},
 		{"unknown queue policy", "pbx: {unknown_queue: transfer}\n" + minimal,
 			[]string{`c.yaml:1: pbx.unknown_queue: "transfer" is not one of hangup, continue`}},
 		{"bare number duration", "store: {busy_timeout: 90}\n" + minimal,
@@ -306,6 +308,10 @@ func TestProblems(t *testing.T) {
 			[]string{`c.yaml:5: agents.a1.pbx: "ast-1": no server is configured under pbx`}},
 		{"shared endpoint", strings.Replace(minimal, "queues:", "  a2: {endpoint: PJSIP/1001}\nqueues:", 1),
 			[]string{`c.yaml:5: agents.a2.endpoint: "PJSIP/1001" is also the endpoint of agent "a1"`}},
+		{"notify webhook url", "notify:\n  customer:\n    webhook: {url: sms.example.com/send}\n" + minimal,
+			[]string{`c.yaml:3: notify.customer.webhook.url: "sms.example.com/send" is not an absolute http:// or https:// URL, such as "https://sms.example.com/api/send"`}},
+		{"notify webhook template", "notify:\n  staff:\n    webhook:\n      url: https://chat.example.com/hook\n      body: '{\"text\": {{jsn .Text}}}'\n" + minimal,
+			[]string{`c.yaml:5: notify.staff.webhook.body: template line 1: function "jsn" not defined`}},
 		{"env syntax", "http: {listen: \"${HOST:8080\"}\nlog: {level: \"${1X}\"}\n" + minimal,
 			[]string{
 				`c.yaml:1: http.listen: unterminated "${" (write "$$" for a literal "$")`,

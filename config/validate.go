@@ -63,6 +63,7 @@ func validate(d *decoder, c *Config, dir string) {
 	for _, name := range sortedKeys(c.Queues) {
 		validateQueue(d, join("queues", name), name, c.Queues[name], c.Agents)
 	}
+	validateNotify(d, c.Notify)
 }
 
 func validateStore(d *decoder, s *Store, dir string) {
@@ -313,6 +314,11 @@ func validateQueue(d *decoder, path, name string, q *Queue, agents map[string]*A
 	for _, c := range sortedKeys(p.Categories) {
 		if !category.MatchString(c) {
 			d.report(join(path+".promise.categories", c), "category name %q must be lower-case letters, digits, '_' or '-'", c)
+		}
+		for _, lang := range sortedKeys(p.Categories[c].Messages) {
+			if err := CheckMessage(p.Categories[c].Messages[lang]); err != nil {
+				d.report(join(join(path+".promise.categories", c)+".messages", lang), "%v", err)
+			}
 		}
 	}
 	if p.Categories[p.DefaultCategory] == nil {
