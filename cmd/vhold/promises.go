@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/template"
 	"time"
@@ -43,4 +44,20 @@ func promisePolicies(c *config.Config) (map[string]promise.Policy, error) {
 		out[name] = p
 	}
 	return out, nil
+}
+
+// startPromises starts the promise keeper on the line with the configured
+// notifiers; the caller stops it.
+func startPromises(ctx context.Context, e *env, a *app) (*promise.Keeper, error) {
+	pols, err := promisePolicies(a.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("promise policies: %w", err)
+	}
+	n, _, err := buildNotifier(a.cfg, a.log.WithField("part", "notify"))
+	if err != nil {
+		return nil, fmt.Errorf("notifiers: %w", err)
+	}
+	k := promise.New(a.line, e.clock, pols, n, a.log.WithField("part", "promise"))
+	k.Start(ctx)
+	return k, nil
 }

@@ -66,6 +66,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var wg sync.WaitGroup
 	stopCalls := startCalls(ctx, e, a, &wg)
 	defer stopCalls()
+	keeper, err := startPromises(ctx, e, a)
+	if err != nil {
+		log.WithError(err).Error("start the promise keeper")
+		return 1
+	}
+	defer keeper.Stop()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
