@@ -48,7 +48,11 @@ func TestServeRestartKeepsHeldCaller(t *testing.T) {
 	if c.HungUp() {
 		t.Fatalf("stopping vhold dropped the caller; log %v", c.Log())
 	}
-	if c.MOH() == "" {
+	// The music comes back once the prompt cut by the stop has ended (a
+	// channel's operations run in turn: callback-flow.jsonl).
+	mctx, mcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer mcancel()
+	if err := srv.WaitFor(mctx, func() bool { return c.MOH() != "" }); err != nil {
 		t.Fatalf("the caller waits in silence while vhold is down; MOH %+v", c.MOHHistory())
 	}
 	from := len(c.Heard())

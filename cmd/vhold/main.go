@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"demo":      {"run the whole service on an in-memory PBX with synthetic callers", runDemo},
 		"callbacks": {"list, add or cancel callbacks (list | add | cancel)", runCallbacks},
 		"journal":   {"show the journal: every ticket transition", runJournal},
+		"report":    {"report how well callback promises were kept (promised, on time, recovered)", runReport},
 		"sounds":    {"export the prompts for a PBX (sounds export DIR)", runSounds},
 		"version":   {"print the version", runVersion},
 	}
