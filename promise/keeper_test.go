@@ -14,6 +14,7 @@ import (
 	"github.com/vhold/vhold/notify"
 	"github.com/vhold/vhold/pbx"
 	"github.com/vhold/vhold/pbx/pbxtest"
+	"github.com/vhold/vhold/promise/metrics"
 	"github.com/vhold/vhold/queue"
 )
 
@@ -298,6 +299,32 @@ func TestSuddenLossOfAgents(t *testing.T) {
 	}
 	if evs := w.events(ids[3]); count(evs, queue.EvMiss) != 0 {
 		t.Fatalf("fourth callback: %v, want no miss", evs)
+	}
+
+	// The metrics tell exactly this story.
+	var tickets []*queue.Ticket
+	for _, id := range ids {
+		st, _ := w.j.Stored(id)
+		tickets = append(tickets, st)
+	}
+	got := metrics.Compute(tickets, w.j.Transitions(), t0, w.sim.Now()).Overall
+	want := metrics.Figures{
+		Promised: 5, Connected: 5,
+		// The first two were still called inside their original windows
+		// (by 10:30 and 10:50); the other three were late, and each had
+		// been told before its first deadline.
+		InsideOriginal: 2, Delayed: 3,
+		Recovery: metrics.DelayedRecovery{BeforeDeadline: 3},
+		// Three kept the reset deadline, plus the fourth, dialed at the
+		// front just before it; the fifth missed it.
+		SecondWindows: 5, SecondWindowsMet: 4,
+		Escalated: 2, Missed: 1,
+	}
+	if got.Promised != want.Promised || got.Connected != want.Connected || got.InsideOriginal != want.InsideOriginal ||
+		got.Delayed != want.Delayed || got.Recovery != want.Recovery ||
+		got.SecondWindows != want.SecondWindows || got.SecondWindowsMet != want.SecondWindowsMet ||
+		got.Escalated != want.Escalated || got.Missed != want.Missed || got.Chased != 0 || got.ResolvedInWriting != 0 {
+		t.Fatalf("metrics %+v\nwant     %+v", got, want)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sirupsen/logrus"
 
 	"github.com/vhold/vhold/dialer"
@@ -16,6 +18,7 @@ import (
 	"github.com/vhold/vhold/pbx"
 	"github.com/vhold/vhold/pbx/asterisk"
 	"github.com/vhold/vhold/pbx/asterisk/ari"
+	"github.com/vhold/vhold/promise/metrics"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -58,7 +61,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		log.WithError(err).Error("listen")
 		return 1
 	}
-	srv := &http.Server{Handler: healthHandler(a.line), ReadHeaderTimeout: 5 * time.Second}
+	mux := healthHandler(a.line)
+	mux.Handle("GET /metrics", metricsHandler(e, a))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.WithField("addr", ln.Addr().String()).Info("vhold serving")
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -134,9 +139,25 @@ func follow(ctx context.Context, e *env, a *app, mark int64, every time.Duration
 	}
 }
 
+// metricsWindow is the rolling window of the promise metrics on /metrics:
+// a week, the period supervisors review promises over.
+const metricsWindow = 7 * 24 * time.Hour
+
+// metricsHandler serves /metrics: the promise metrics over metricsWindow,
+// computed from the store (cached a few seconds per scrape), and the Go
+// runtime's own.
+func metricsHandler(e *env, a *app) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics.NewCollector(
+		promiseMetricsSource(a.store, "", func() time.Time { return e.clock.Now().Add(-metricsWindow) }),
+		metricsWindow, e.clock.Now))
+	return metrics.Handler(reg)
+}
+
 // healthHandler answers /healthz with the line's figures: enough for a
 // load balancer or a monitoring check until the web API arrives.
-func healthHandler(line *queue.Line) http.Handler {
+func healthHandler(line *queue.Line) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		type queueHealth struct {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +137,19 @@ func TestServeRecoversAndFollowsTheCLI(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[1].To != "abandoned" || rows[1].Actor != "restart" {
 		t.Fatalf("live ticket's journal: %+v", rows)
+	}
+
+	// /metrics has the promise figures of the week: two callbacks promised
+	// in the support queue.
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"vhold_promises_up 1", `vhold_promises_promised{category="general",queue="support"} 2`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 }
