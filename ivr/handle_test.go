@@ -329,7 +329,7 @@ func TestHandle(t *testing.T) {
 					t.Fatal("the pending callback is gone")
 				}
 				// They had to chase us: counted on the promise.
-				if cb.Promise.Chases != 1 || eventsString(r.events(cb.ID)) != "join chase" {
+				if cb.Promise.Chases != 1 || cb.Promise.Category != "tense" || eventsString(r.events(cb.ID)) != "join chase" {
 					t.Errorf("pending callback: chases %d, journal %v", cb.Promise.Chases, r.events(cb.ID))
 				}
 			},

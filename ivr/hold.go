@@ -206,9 +206,16 @@ func (k *caller) repeatCaller(ctx context.Context) (done bool, err error) {
 		return false, nil
 	}
 	log := k.log.WithField("callback", t.ID)
-	// They had to chase us: the promise's metrics count it.
+	// They had to chase us: the promise's metrics count it, and a general
+	// promise becomes a tense one (the built-in category for a caller who
+	// is already upset), which the keeper may hold to a tighter margin.
 	if _, err := k.ivr.line.Keep(ctx, t.ID, queue.EvChase, "called in again while the callback was pending", actor,
-		func(n *queue.Ticket) { n.Promise.Chases++ }); err != nil {
+		func(n *queue.Ticket) {
+			n.Promise.Chases++
+			if n.Promise.Category == "general" {
+				n.Promise.Category = "tense"
+			}
+		}); err != nil {
 		log.WithError(err).Warn("journal the chase")
 	}
 	key, err := k.ask(ctx, "12", menuTimeout,
