@@ -378,7 +378,10 @@ func (s *Switch) reconcile(ctx context.Context, reconnect bool, h pbx.Handler) {
 	}
 	dials := map[string]*dialWait{}
 	for id, w := range s.dials {
-		if w.placed && w.epoch < epoch {
+		// Only a reconnect has a gap whose events were lost; an originate
+		// placed before the first connection is waited for as usual
+		// (its guard ends it if nothing is ever heard).
+		if reconnect && w.placed && w.epoch < epoch {
 			dials[id] = w
 		}
 	}
