@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -77,6 +78,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	defer keeper.Stop()
+	// The REST API under /api/v1, and /readyz; /healthz and /metrics stay
+	// with the mux above.
+	api := newWebServer(e, a, keeper, func(ctx context.Context) error {
+		if _, err := a.store.LastJournalID(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	})
+	mux.Handle("/api/", api)
+	mux.Handle("GET /readyz", api)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -152,4 +152,21 @@ func TestServeRecoversAndFollowsTheCLI(t *testing.T) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, body)
 		}
 	}
+
+	// The API is served beside them: ready, and a web request joins the
+	// same line.
+	if resp, err := http.Get("http://" + addr + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz: %v %v", resp, err)
+	}
+	resp, err = http.Post("http://"+addr+"/api/v1/callbacks", "application/json",
+		strings.NewReader(`{"number": "612345679", "queue": "support", "when": "asap"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/callbacks: %d %s", resp.StatusCode, body)
+	}
+	waitFor("the web callback in line", func() bool { return health()["support"].Callbacks == 3 })
 }
