@@ -123,6 +123,18 @@ type FreeSWITCH struct {
 	// Address is host:port; the port defaults to 8021 when left out.
 	Address  string `yaml:"address"`
 	Password string `yaml:"password"`
+	// Sounds is where `vhold sounds export` put the prompts on the
+	// FreeSWITCH host; they are played from <sounds>/<lang>/<key>.wav.
+	Sounds string `yaml:"sounds"`
+	// Recordings is the folder on the FreeSWITCH host where callers' names
+	// are recorded (qualify.record_name); FreeSWITCH must be able to write
+	// it. vhold cannot delete files there over the event socket: clean it
+	// up on the host (the README says how).
+	Recordings string `yaml:"recordings"`
+}
+
+func (f *FreeSWITCH) setDefaults() {
+	f.Sounds, f.Recordings = "/usr/share/freeswitch/sounds/vhold", "/var/lib/freeswitch/recordings/vhold"
 }
 
 // Agent is a person who answers queue calls and callbacks.

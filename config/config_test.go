@@ -395,6 +395,28 @@ queues:
 	}
 }
 
+// A FreeSWITCH server's prompts and recordings folders default to where
+// configs/freeswitch installs them, as the Asterisk sounds folder does, and
+// can be moved.
+func TestFreeSWITCHFolders(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(`
+pbx:
+  freeswitch:
+    - {name: fs-1, address: 127.0.0.1, password: p}
+    - {name: fs-2, address: "10.0.0.2:8022", password: p, sounds: /opt/vhold/sounds, recordings: /srv/names}
+`+minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FreeSWITCH{
+		{Name: "fs-1", Address: "127.0.0.1:8021", Password: "p", Sounds: "/usr/share/freeswitch/sounds/vhold", Recordings: "/var/lib/freeswitch/recordings/vhold"},
+		{Name: "fs-2", Address: "10.0.0.2:8022", Password: "p", Sounds: "/opt/vhold/sounds", Recordings: "/srv/names"},
+	}
+	if !reflect.DeepEqual(c.PBX.FreeSWITCH, want) {
+		t.Errorf("freeswitch =\n%+v\nwant\n%+v", c.PBX.FreeSWITCH, want)
+	}
+}
+
 func TestMergeKeys(t *testing.T) {
 	c, err := Parse("c.yaml", []byte(`
 agents:

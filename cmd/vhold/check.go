@@ -10,6 +10,7 @@ import (
 
 	"github.com/vhold/vhold/config"
 	"github.com/vhold/vhold/pbx/asterisk/ari"
+	"github.com/vhold/vhold/pbx/freeswitch"
 )
 
 // runCheck validates a configuration file without touching the store or the
@@ -39,6 +40,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "  http:       %s\n", cfg.HTTP.Listen)
 	if !*offline {
 		checkAsterisk(ctx, e, cfg)
+		checkFreeSWITCH(ctx, e, cfg)
 	}
 	if n := checkSounds(e, cfg); n > 0 {
 		fmt.Fprintf(e.stderr, "%s: %d prompt problem(s)\n", *cfgPath, n)
@@ -71,5 +73,32 @@ func checkAsterisk(ctx context.Context, e *env, c *config.Config) {
 		}
 		cancel()
 		fmt.Fprintf(e.stdout, "  %-11s %s\n", a.Name+":", status)
+	}
+}
+
+// checkFreeSWITCH tells whether each FreeSWITCH answers on its event socket
+// and takes the configured password, and what is wrong when it does not.
+// Like checkAsterisk it only warns.
+func checkFreeSWITCH(ctx context.Context, e *env, c *config.Config) {
+	for _, f := range c.PBX.FreeSWITCH {
+		version, err := freeswitch.Check(ctx, f.Address, f.Password, 5*time.Second)
+		var status string
+		switch {
+		case err == nil:
+			// "FreeSWITCH Version 1.10.12-release  64bit (-release 64bit)"
+			status = "reachable, password accepted"
+			if f := strings.Fields(version); len(f) > 2 && f[1] == "Version" {
+				status = "reachable, FreeSWITCH " + f[2] + ", password accepted"
+			}
+		case errors.Is(err, freeswitch.ErrRefused):
+			status = fmt.Sprintf("WARNING: %s refused the connection (is FreeSWITCH running, with event_socket.conf.xml listening there?)", f.Address)
+		case errors.Is(err, freeswitch.ErrAuth):
+			status = fmt.Sprintf("WARNING: %s refused the password (check event_socket.conf.xml)", f.Address)
+		case errors.Is(err, freeswitch.ErrNotESL):
+			status = fmt.Sprintf("WARNING: %s answered, but not as a FreeSWITCH event socket (wrong port?)", f.Address)
+		default:
+			status = fmt.Sprintf("WARNING: cannot reach %s: %v", f.Address, err)
+		}
+		fmt.Fprintf(e.stdout, "  %-11s %s\n", f.Name+":", status)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vhold/vhold/pbx"
 	"github.com/vhold/vhold/pbx/asterisk"
 	"github.com/vhold/vhold/pbx/asterisk/ari"
+	"github.com/vhold/vhold/pbx/freeswitch"
 	"github.com/vhold/vhold/promise/metrics"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
@@ -200,13 +201,13 @@ func healthHandler(line *queue.Line) *http.ServeMux {
 }
 
 // startCalls connects to the PBXs and runs the call flows and the dialer on
-// them. Each Asterisk is its own switch on the one shared line: a caller is
-// connected through the server the call is on, to agents homed there or on
-// a server it reaches (pbx.asterisk[].reaches); a callback is dialed from
-// the agent's own server (agents.<id>.pbx). See the README on several
-// servers. Callers' recorded names are deleted once their tickets end. It
-// returns the function that stops the dialer and that cleanup once the
-// switches have ended.
+// them. Each Asterisk and each FreeSWITCH is its own switch on the one
+// shared line: a caller is connected through the server the call is on, to
+// agents homed there or on a server it reaches (pbx.asterisk[].reaches); a
+// callback is dialed from the agent's own server (agents.<id>.pbx). See the
+// README on several servers. Callers' recorded names are deleted once their
+// tickets end, on the servers that can delete them. It returns the function
+// that stops the dialer and that cleanup once the switches have ended.
 func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() {
 	var switches []pbx.Switch
 	for _, ac := range a.cfg.PBX.Asterisk {
@@ -216,29 +217,15 @@ func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() 
 			Name: ac.Name, Client: cl, Sounds: ac.Sounds, Clock: e.clock, Log: a.log,
 		}))
 	}
-	if len(a.cfg.PBX.FreeSWITCH) > 0 {
-		a.log.Warn("pbx.freeswitch is configured, but this vhold has no FreeSWITCH adapter yet: those calls are not handled")
+	for _, fc := range a.cfg.PBX.FreeSWITCH {
+		switches = append(switches, freeswitch.New(freeswitch.Options{
+			Name: fc.Name, Address: fc.Address, Password: fc.Password,
+			Sounds: fc.Sounds, Recordings: fc.Recordings, Clock: e.clock, Log: a.log,
+		}))
 	}
 	if len(switches) == 0 {
 		a.log.Warn("no PBX configured: vhold keeps the line but handles no calls")
 		return func() {}
-	}
-	// An agent homed on a server vhold has no switch for (FreeSWITCH, for
-	// now) cannot be rung: they start offline rather than be handed calls.
-	have := map[string]bool{}
-	for _, sw := range switches {
-		have[sw.Name()] = true
-	}
-	for _, ag := range a.line.Agents() {
-		if ag.Node == "" || have[ag.Node] || ag.State == queue.AgentOffline {
-			continue
-		}
-		reason := "no connection to their PBX " + ag.Node
-		if err := a.line.SetAgentState(ag.ID, queue.AgentOffline, reason); err != nil {
-			a.log.WithError(err).WithField("agent", ag.ID).Warn("set agent offline")
-			continue
-		}
-		a.log.WithFields(logrus.Fields{"agent": ag.ID, "pbx": ag.Node}).Warn("agent is homed on a PBX vhold cannot dial yet: offline")
 	}
 	var conn dialer.Late
 	flows := ivr.New(ivrConfig(a.cfg), a.line, e.clock, &conn, a.log)
