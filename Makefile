@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run demo test vet fmt-check bench sounds clean
+.PHONY: all deps chromium build run demo test vet fmt-check bench sounds clean
 
 all: build
 
@@ -15,6 +15,22 @@ deps:
 	@command -v gcc >/dev/null 2>&1 || { \
 		echo "installing gcc (cgo: SQLite and -race need it)"; \
 		apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+
+# Chromium for the browser tests (web/browser_test.go drives it headless with
+# chromedp). Installed only when missing; without apt-get, say how instead.
+CHROMIUMS := chromium chromium-browser google-chrome google-chrome-stable
+chromium:
+	@for b in $(CHROMIUMS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+		if command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (the browser tests drive it headless)"; \
+			{ apt-get update -qq && apt-get install -y -qq chromium; } || { \
+				echo "could not install chromium: run 'sudo apt-get install -y chromium', or make test as root" >&2; exit 1; }; \
+		else \
+			echo "the browser tests need Chromium and this system has no apt-get:" >&2; \
+			echo "install chromium or google-chrome with its package manager (dnf install chromium, apk add chromium," >&2; \
+			echo "brew install --cask chromium), or run go test -short ./... to skip the browser tests" >&2; \
+			exit 1; \
+		fi
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vhold
@@ -37,7 +53,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: deps vet fmt-check
+test: deps chromium vet fmt-check
 	$(GO) test -race -count=1 ./...
 
 # The figures in README.md come from this target. The last two lines run the

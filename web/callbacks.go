@@ -44,37 +44,68 @@ type createRequest struct {
 // queue (answering 200 with the existing one), and promises only slots the
 // queue can keep (see slots.go).
 func handleCreate(s *Server, w http.ResponseWriter, r *http.Request) error {
-	if !s.authenticated(r) {
-		if err := limited(w, s.perIP, s.clientKey(r), "from this address"); err != nil {
-			return err
-		}
+	if err := s.limitClient(w, r); err != nil {
+		return err
 	}
 	var req createRequest
 	if err := s.decode(r, &req, w); err != nil {
 		return err
 	}
+	res, err := s.create(r.Context(), w, req)
+	if err != nil {
+		return err
+	}
+	return s.created(w, res)
+}
+
+// limitClient takes one request from the client's per-address bucket of
+// callback requests, unless it carries a valid token (a CRM is trusted).
+// The API and the form share the bucket, so alternating between them gains
+// nobody a larger quota.
+func (s *Server) limitClient(w http.ResponseWriter, r *http.Request) error {
+	if s.authenticated(r) {
+		return nil
+	}
+	return limited(w, s.perIP, s.clientKey(r), "from this address")
+}
+
+// createResult is what a callback request came to: the callback, its place
+// when known, and whether it already existed.
+type createResult struct {
+	t        *queue.Ticket
+	pos      int
+	hasPos   bool
+	existing bool
+}
+
+// create is the one implementation of asking for a callback, behind both the
+// API and the public form: validation as the IVR does it, the per-number
+// limit (its Retry-After goes on w), one pending callback per number per
+// queue, and slots the queue can keep. Errors are *apiError whose Field
+// names the request field at fault, which the form shows next to it.
+func (s *Server) create(ctx context.Context, w http.ResponseWriter, req createRequest) (createResult, error) {
 	req.Queue = strings.TrimSpace(req.Queue)
 	if req.Queue == "" {
-		return fail(http.StatusBadRequest, "missing_field", "queue", "queue is required: the name of the queue to be called back from")
+		return createResult{}, fail(http.StatusBadRequest, "missing_field", "queue", "queue is required: the name of the queue to be called back from")
 	}
 	qo, ok := s.queues[req.Queue]
 	if !ok {
-		return unknownQueue(req.Queue)
+		return createResult{}, unknownQueue(req.Queue)
 	}
 	n, err := phone.Parse(req.Number, qo.Country, phone.Policy{AllowedRegions: qo.AllowedCountries})
 	if err != nil {
-		return numberError(err, qo)
+		return createResult{}, numberError(err, qo)
 	}
 	if err := limited(w, s.perNumber, n.E164, "for this number"); err != nil {
-		return err
+		return createResult{}, err
 	}
 	if req.Category != "" && len(qo.Categories) > 0 && !slices.Contains(qo.Categories, req.Category) {
-		return fail(http.StatusBadRequest, "unknown_category", "category",
+		return createResult{}, fail(http.StatusBadRequest, "unknown_category", "category",
 			"queue %s has no promise category %q; use one of %s, or leave it out", req.Queue, req.Category, strings.Join(qo.Categories, ", "))
 	}
 	lang, err := language(req.Language, qo)
 	if err != nil {
-		return err
+		return createResult{}, err
 	}
 	now := s.clock.Now()
 	jr := queue.JoinRequest{
@@ -87,19 +118,19 @@ func handleCreate(s *Server, w http.ResponseWriter, r *http.Request) error {
 	if !asap {
 		start, err := time.Parse(time.RFC3339, when)
 		if err != nil {
-			return fail(http.StatusBadRequest, "invalid_slot", "when",
+			return createResult{}, fail(http.StatusBadRequest, "invalid_slot", "when",
 				`when must be "asap" or a slot start in RFC 3339 ("2026-11-24T09:30:00+01:00"), got %q`, when)
 		}
 		if !start.After(now) {
-			return fail(http.StatusBadRequest, "slot_past", "when", "%s is in the past; pick a slot from GET /api/v1/queues/%s/slots", when, req.Queue)
+			return createResult{}, fail(http.StatusBadRequest, "slot_past", "when", "%s is in the past; pick a slot from GET /api/v1/queues/%s/slots", when, req.Queue)
 		}
 		if start.After(now.Add(maxSlotDays * 24 * time.Hour)) {
-			return fail(http.StatusBadRequest, "slot_too_far", "when",
+			return createResult{}, fail(http.StatusBadRequest, "slot_too_far", "when",
 				"%s is more than %d days ahead; the staffing a promise rests on is not known that far", when, maxSlotDays)
 		}
 		p := &plan{opts: qo}
 		if why := p.hoursProblem(start); why != "" {
-			return fail(http.StatusBadRequest, "slot_closed", "when", "%s: %s", when, why)
+			return createResult{}, fail(http.StatusBadRequest, "slot_closed", "when", "%s: %s", when, why)
 		}
 		jr.Kind, jr.SlotStart = queue.Scheduled, start
 	}
@@ -107,7 +138,7 @@ func handleCreate(s *Server, w http.ResponseWriter, r *http.Request) error {
 	// gets the callback they already have, not a second call, and not an
 	// error about a slot they no longer need.
 	if t, pos, ok := s.line.ActiveCallback(req.Queue, n.E164); ok {
-		return s.created(w, t, pos, true, true)
+		return createResult{t: t, pos: pos, hasPos: true, existing: true}, nil
 	}
 	if asap && qo.Hours != nil && !qo.Hours.Open(now) {
 		// Nobody calls back while the queue is closed, so "as soon as
@@ -118,25 +149,25 @@ func handleCreate(s *Server, w http.ResponseWriter, r *http.Request) error {
 	}
 	var j queue.Joined
 	if jr.Kind == queue.Scheduled {
-		j, err = s.joinSlot(r.Context(), jr, asap, now)
+		j, err = s.joinSlot(ctx, jr, asap, now)
 	} else {
-		j, err = s.line.Join(r.Context(), jr)
+		j, err = s.line.Join(ctx, jr)
 	}
 	if errors.Is(err, queue.ErrDuplicate) {
 		// Another process (the CLI, a second vhold) took the number first
 		// and this line has not followed the store yet.
-		if t, pos, hasPos, ok := s.existing(r.Context(), req.Queue, n.E164); ok {
-			return s.created(w, t, pos, hasPos, true)
+		if t, pos, hasPos, ok := s.existing(ctx, req.Queue, n.E164); ok {
+			return createResult{t: t, pos: pos, hasPos: hasPos, existing: true}, nil
 		}
-		return fail(http.StatusConflict, "duplicate", "number", "%s already has a pending callback in %s", n.E164, req.Queue)
+		return createResult{}, fail(http.StatusConflict, "duplicate", "number", "%s already has a pending callback in %s", n.E164, req.Queue)
 	}
 	if err != nil {
-		return joinError(err, req.Queue)
+		return createResult{}, joinError(err, req.Queue)
 	}
 	if !j.Existing {
 		s.log.WithFields(logrus.Fields{"ticket": j.Ticket.ID, "queue": j.Ticket.Queue, "kind": j.Ticket.Kind}).Info("callback requested through the API")
 	}
-	return s.created(w, j.Ticket, j.Position, true, j.Existing)
+	return createResult{t: j.Ticket, pos: j.Position, hasPos: true, existing: j.Existing}, nil
 }
 
 // joinSlot joins a scheduled callback if the queue can keep its slot (for
@@ -198,13 +229,13 @@ func (s *Server) existing(ctx context.Context, q, number string) (t *queue.Ticke
 
 // created answers a create: 201 for a new callback, 200 for the number's
 // existing one.
-func (s *Server) created(w http.ResponseWriter, t *queue.Ticket, pos int, hasPos, existing bool) error {
+func (s *Server) created(w http.ResponseWriter, res createResult) error {
 	status := http.StatusCreated
-	if existing {
+	if res.existing {
 		status = http.StatusOK
 	}
-	w.Header().Set("Location", fmt.Sprintf("/api/v1/callbacks/%d", t.ID))
-	writeJSON(w, status, createdOf(t, pos, hasPos, existing))
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/callbacks/%d", res.t.ID))
+	writeJSON(w, status, createdOf(res.t, res.pos, res.hasPos, res.existing))
 	return nil
 }
 
@@ -491,16 +522,26 @@ func handleCancel(s *Server, w http.ResponseWriter, r *http.Request) error {
 	if reason == "" {
 		reason = "cancelled through the API"
 	}
-	if _, err := s.activeCallback(r.Context(), id); err != nil {
+	t, err := s.cancel(r.Context(), id, reason, actor)
+	if err != nil {
 		return err
 	}
-	t, err := s.line.Cancel(r.Context(), id, reason, actor)
-	if err != nil {
-		return changeError(err, id)
-	}
-	s.log.WithFields(logrus.Fields{"ticket": id, "reason": reason}).Info("callback cancelled through the API")
 	writeJSON(w, http.StatusOK, viewOf(t, 0, false))
 	return nil
+}
+
+// cancel cancels an active callback, journaled as by actor: the API's and
+// the board's verb.
+func (s *Server) cancel(ctx context.Context, id queue.TicketID, reason, by string) (*queue.Ticket, error) {
+	if _, err := s.activeCallback(ctx, id); err != nil {
+		return nil, err
+	}
+	t, err := s.line.Cancel(ctx, id, reason, by)
+	if err != nil {
+		return nil, changeError(err, id)
+	}
+	s.log.WithFields(logrus.Fields{"ticket": id, "reason": reason, "actor": by}).Info("callback cancelled")
+	return t, nil
 }
 
 type ownerRequest struct {
@@ -522,16 +563,26 @@ func handleOwner(s *Server, w http.ResponseWriter, r *http.Request) error {
 	if owner == "" {
 		return fail(http.StatusBadRequest, "missing_field", "owner", "owner is required: who answers for this promise (a name or an address)")
 	}
-	if _, err := s.activeCallback(r.Context(), id); err != nil {
-		return err
-	}
-	t, err := s.keeper.Take(r.Context(), id, owner)
+	t, err := s.take(r.Context(), id, owner)
 	if err != nil {
-		return changeError(err, id)
+		return err
 	}
 	pos, perr := s.line.Position(id)
 	writeJSON(w, http.StatusOK, viewOf(t, pos, perr == nil))
 	return nil
+}
+
+// take makes owner answer for an active callback's promise: the API's and
+// the board's verb.
+func (s *Server) take(ctx context.Context, id queue.TicketID, owner string) (*queue.Ticket, error) {
+	if _, err := s.activeCallback(ctx, id); err != nil {
+		return nil, err
+	}
+	t, err := s.keeper.Take(ctx, id, owner)
+	if err != nil {
+		return nil, changeError(err, id)
+	}
+	return t, nil
 }
 
 type resolveRequest struct {
@@ -553,18 +604,28 @@ func handleResolve(s *Server, w http.ResponseWriter, r *http.Request) error {
 	if by == "" {
 		return fail(http.StatusBadRequest, "missing_field", "by", "by is required: who wrote to the customer")
 	}
-	t, err := s.activeCallback(r.Context(), id)
+	nt, err := s.resolve(r.Context(), id, by)
 	if err != nil {
 		return err
 	}
-	if !t.Promise.Written {
-		return fail(http.StatusConflict, "not_written", "id",
-			"callback %d was promised a call, not a written update; only a callback whose reset promised a written update can be resolved in writing", id)
-	}
-	nt, err := s.keeper.ResolveInWriting(r.Context(), id, by)
-	if err != nil {
-		return changeError(err, id)
-	}
 	writeJSON(w, http.StatusOK, viewOf(nt, 0, false))
 	return nil
+}
+
+// resolve ends an active callback whose reset promised a written update,
+// written by by: the API's and the board's verb.
+func (s *Server) resolve(ctx context.Context, id queue.TicketID, by string) (*queue.Ticket, error) {
+	t, err := s.activeCallback(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Promise.Written {
+		return nil, fail(http.StatusConflict, "not_written", "id",
+			"callback %d was promised a call, not a written update; only a callback whose reset promised a written update can be resolved in writing", id)
+	}
+	nt, err := s.keeper.ResolveInWriting(ctx, id, by)
+	if err != nil {
+		return nil, changeError(err, id)
+	}
+	return nt, nil
 }

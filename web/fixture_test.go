@@ -92,6 +92,7 @@ func newFixture(t *testing.T, change ...func(*Options)) *fixture {
 		c(&f.opts)
 	}
 	f.srv = New(f.opts)
+	t.Cleanup(f.srv.Close)
 	return f
 }
 

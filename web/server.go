@@ -21,6 +21,12 @@
 // The routes live in one table (routes.go); the mux is built from it and the
 // OpenAPI document served at /api/v1/openapi.json (openapi.json, embedded) is
 // checked against it by a test, so the two cannot drift apart.
+//
+// Beside the API the server has two HTML pages, which are not API and are
+// not in that table (pages.go): the public callback form at /callback
+// (form.go), which goes through the API's own create logic, and the
+// supervisors' promise board at /board (board.go: sign-in and actions;
+// live.go: the Server-Sent Events that keep it current).
 package web
 
 import (
@@ -30,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -43,6 +50,7 @@ import (
 
 	"github.com/vhold/vhold/clock"
 	"github.com/vhold/vhold/promise"
+	"github.com/vhold/vhold/promise/metrics"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -89,6 +97,10 @@ type QueueOptions struct {
 	// Quantile is how pessimistic the backlog estimate for a closed queue is
 	// (the queue's estimate.quantile); zero means queue.DefaultQuantile.
 	Quantile float64
+	// NoForm keeps the queue off the public callback form (/callback): an
+	// internal queue customers should not pick. The API still takes its
+	// callbacks from those who have a token or know its name.
+	NoForm bool
 }
 
 // RateLimit bounds how often the public routes may be used. Each limit is a
@@ -141,6 +153,11 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Version is reported by /healthz.
 	Version string
+	// Metrics loads what the board's promise metrics are computed from
+	// (the callbacks and journal rows of the last week; the binary passes
+	// the same source as /metrics). nil: the Store's callbacks without
+	// their journal, or, with no Store either, no metrics on the board.
+	Metrics metrics.Source
 }
 
 // Defaults for Options.
@@ -174,6 +191,15 @@ type Server struct {
 	// book serializes the capacity check and the join of scheduled
 	// callbacks, so two requests cannot both take a slot's last place.
 	book sync.Mutex
+
+	// pages are the form's and the board's templates (pages.go).
+	pages *template.Template
+	// live keeps the board current and feeds its event streams (live.go).
+	live *live
+	// sessions are the board's signed-in browsers (board.go).
+	sessions *sessions
+	// loginIP limits the board's sign-in attempts per client address.
+	loginIP *limiter
 
 	mux *http.ServeMux
 }
@@ -220,6 +246,9 @@ func New(o Options) *Server {
 		perIP:     newLimiter(rl.PerIP, rl.Window, o.Clock.Now),
 		perNumber: newLimiter(rl.PerNumber, rl.Window, o.Clock.Now),
 		slotsIP:   newLimiter(rl.PerIP, rl.Window, o.Clock.Now),
+		loginIP:   newLimiter(DefaultRate, DefaultWindow, o.Clock.Now),
+		pages:     parsePages(),
+		sessions:  &sessions{byID: map[string]session{}},
 		mux:       http.NewServeMux(),
 	}
 	for _, name := range o.Line.Queues() {
@@ -244,7 +273,23 @@ func New(o Options) *Server {
 		s.mux.Handle(rt.pattern(), s.wrap(rt))
 	}
 	s.mux.HandleFunc("/api/v1/", s.noRoute)
+	for _, pr := range pageTable {
+		s.mux.Handle(pr.method+" "+pr.path, s.wrapPage(pr))
+	}
+	source := o.Metrics
+	if source == nil && s.store != nil {
+		source = storeMetrics(s.store)
+	}
+	s.live = newLive(s, source)
 	return s
+}
+
+// Close ends the board's event streams and stops watching the line; call
+// it before shutting the HTTP server down (http.Server.RegisterOnShutdown),
+// since Shutdown waits for open streams that would otherwise never end.
+// The API keeps answering after Close; only the board's live updates stop.
+func (s *Server) Close() {
+	s.live.close()
 }
 
 func withDefaults(q QueueOptions) QueueOptions {

@@ -89,6 +89,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	})
 	mux.Handle("/api/", api)
 	mux.Handle("GET /readyz", api)
+	// The public callback form and the supervisors' live board.
+	api.MountPages(mux)
+	srv.RegisterOnShutdown(api.Close)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

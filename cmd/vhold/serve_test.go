@@ -169,4 +169,13 @@ func TestServeRecoversAndFollowsTheCLI(t *testing.T) {
 		t.Fatalf("POST /api/v1/callbacks: %d %s", resp.StatusCode, body)
 	}
 	waitFor("the web callback in line", func() bool { return health()["support"].Callbacks == 3 })
+
+	// The form and the board's sign-in page are served too.
+	for _, page := range []string{"/callback", "/board/login"} {
+		resp, err := http.Get("http://" + addr + page)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %v %v", page, resp, err)
+		}
+		resp.Body.Close()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vhold/vhold/config"
 	"github.com/vhold/vhold/promise"
@@ -24,9 +25,11 @@ const (
 	envAPIOrigins = "VHOLD_API_ORIGINS"
 )
 
-// newWebServer builds the HTTP API on the running line: the store answers
-// for finished callbacks, the keeper for promise ownership, and ready for
-// /readyz (store writable, every PBX connected).
+// newWebServer builds the HTTP API, the callback form and the promise board
+// on the running line: the store answers for finished callbacks, the keeper
+// for promise ownership, ready for /readyz (store writable, every PBX
+// connected), and the board's promise metrics come from the same source as
+// /metrics, over the same week.
 func newWebServer(e *env, a *app, k *promise.Keeper, ready func(context.Context) error) *web.Server {
 	tokens := envList(e, envAPITokens)
 	if len(tokens) == 0 {
@@ -43,6 +46,7 @@ func newWebServer(e *env, a *app, k *promise.Keeper, ready func(context.Context)
 		AllowedOrigins: envList(e, envAPIOrigins),
 		Ready:          ready,
 		Version:        version,
+		Metrics:        promiseMetricsSource(a.store, "", func() time.Time { return e.clock.Now().Add(-metricsWindow) }),
 	})
 }
 
