@@ -75,6 +75,53 @@ type Flows interface {
 	Whisper(ctx context.Context, agent pbx.Call, t *queue.Ticket) error
 }
 
+// Recorder counts the dialer's attempts, for the operational metrics
+// (package opsmetrics). It must not block.
+type Recorder interface {
+	// Attempt: one dial of a callback's customer ended with outcome, one of
+	// the Attempt* outcomes.
+	Attempt(queue, outcome string)
+}
+
+// The outcomes of one dial of a customer, as Recorder.Attempt is told them:
+// the PBX's (pbx.Outcome, with "_" for "-") for a dial that was not
+// answered, and for an answered one what the customer did (customer-first)
+// or AttemptAnswered (agent-first, where nothing is asked).
+const (
+	// AttemptAnswered: answered and put through (customer-first: pressed 1).
+	AttemptAnswered = "answered"
+	// AttemptLater: answered and asked to be called later (pressed 2).
+	AttemptLater = "later"
+	// AttemptMachine: answered but no key was pressed: an answering
+	// machine or voicemail, most likely.
+	AttemptMachine = "machine"
+	// AttemptHungUp: answered, then hung up before confirming.
+	AttemptHungUp = "hung_up"
+)
+
+type noRecorder struct{}
+
+func (noRecorder) Attempt(string, string) {}
+
+// Option configures a Dialer beyond New's arguments.
+type Option func(*Dialer)
+
+// WithRecorder makes the dialer count its attempts on r; nil records
+// nothing.
+func WithRecorder(r Recorder) Option {
+	return func(d *Dialer) {
+		if r != nil {
+			d.rec = r
+		}
+	}
+}
+
+// attemptOutcome is the Recorder's name for how a dial that was not
+// answered ended.
+func attemptOutcome(err error) string {
+	return strings.ReplaceAll(string(pbx.OutcomeOf(err)), "-", "_")
+}
+
 // Late is the ivr.Connector of a dialer built after the IVR: the IVR needs a
 // connector and the dialer needs the IVR's flows, so one of them has to be
 // handed the other late. Set D before the first call arrives.
@@ -96,6 +143,7 @@ type Dialer struct {
 	clk      clock.Clock
 	opts     map[string]QueueOptions
 	log      *logrus.Entry
+	rec      Recorder
 
 	mu    sync.Mutex
 	ctx   context.Context
@@ -117,7 +165,7 @@ type Dialer struct {
 // (Ticket.Node), and both legs of a callback are dialed through the agent's
 // home switch (AgentConfig.Node). The first switch serves an empty node (one
 // PBX, tests); of two switches with one name, the first is used.
-func New(line *queue.Line, switches []pbx.Switch, flows Flows, clk clock.Clock, opts map[string]QueueOptions, log *logrus.Entry) *Dialer {
+func New(line *queue.Line, switches []pbx.Switch, flows Flows, clk clock.Clock, opts map[string]QueueOptions, log *logrus.Entry, with ...Option) *Dialer {
 	if log == nil {
 		l := logrus.New()
 		l.SetLevel(logrus.PanicLevel)
@@ -130,7 +178,10 @@ func New(line *queue.Line, switches []pbx.Switch, flows Flows, clk clock.Clock, 
 	}
 	d := &Dialer{line: line, switches: map[string]pbx.Switch{}, flows: flows, clk: clk, opts: o, log: log,
 		calls: map[queue.TicketID]pbx.Call{}, ringing: map[queue.TicketID]context.CancelFunc{},
-		unheld: map[queue.TicketID]time.Time{}}
+		unheld: map[queue.TicketID]time.Time{}, rec: noRecorder{}}
+	for _, o := range with {
+		o(d)
+	}
 	for _, sw := range switches {
 		if d.def == nil {
 			d.def = sw
@@ -443,6 +494,7 @@ func (d *Dialer) customerFirst(ctx context.Context, log *logrus.Entry, sw pbx.Sw
 	if err != nil && !errors.Is(err, pbx.ErrHungUp) {
 		log.WithError(err).Warn("callback confirmation")
 	}
+	d.rec.Attempt(t.Queue, confirmOutcome(ans))
 	switch ans {
 	case ivr.AnswerConnect:
 	case ivr.AnswerLater:
@@ -496,7 +548,24 @@ func (d *Dialer) agentFirst(ctx context.Context, log *logrus.Entry, sw pbx.Switc
 		d.endAgentCall(ctx, ag, agent.ID, queue.AgentAvailable, "customer not reached")
 		return
 	}
+	d.rec.Attempt(t.Queue, AttemptAnswered)
 	d.bridgeAndTalk(ctx, log, t, cust, ag, agent.ID)
+}
+
+// confirmOutcome is the Recorder's name for what an answered customer did
+// at the callback question.
+func confirmOutcome(a ivr.Answer) string {
+	switch a {
+	case ivr.AnswerConnect:
+		return AttemptAnswered
+	case ivr.AnswerLater:
+		return AttemptLater
+	case ivr.AnswerNotReached:
+		return AttemptMachine
+	case ivr.AnswerHungUp:
+		return AttemptHungUp
+	}
+	return string(pbx.Failed) // the question itself failed
 }
 
 // dialCustomer starts attempt N (journaled first, so a crash never dials the
@@ -518,6 +587,7 @@ func (d *Dialer) dialCustomer(ctx context.Context, log *logrus.Entry, sw pbx.Swi
 		Variables: map[string]string{"VHOLD_TICKET": fmt.Sprint(t.ID), "VHOLD_ATTEMPT": fmt.Sprint(t.Attempts)},
 	})
 	if err != nil {
+		d.rec.Attempt(t.Queue, attemptOutcome(err))
 		outcome := pbx.OutcomeOf(err)
 		if outcome == pbx.Invalid {
 			d.must(log, "fail", func() error {

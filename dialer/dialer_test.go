@@ -33,6 +33,7 @@ type rigOpts struct {
 	strategy Strategy
 	agents   map[string]pbxtest.Answerer // endpoint → behaviour; default: answers, talks 3m
 	hours    queue.Hours
+	rec      *fakeRecorder // the IVR's and the dialer's recorder; nil records nothing
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -65,10 +66,16 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	r.line = line
 	var conn Late
-	flows := ivr.New(ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}, line, r.sim, &conn, nil)
+	icfg := ivr.Config{Queues: map[string]ivr.QueueOptions{"support": {Language: "en", Country: "ES"}}}
+	var with []Option
+	if o.rec != nil {
+		icfg.Recorder = o.rec
+		with = append(with, WithRecorder(o.rec))
+	}
+	flows := ivr.New(icfg, line, r.sim, &conn, nil)
 	r.d = New(line, []pbx.Switch{r.sw}, flows, r.sim, map[string]QueueOptions{
 		"support": {Strategy: o.strategy, CallerID: pbx.Party{Number: "+34910000000"}, DialString: "PJSIP/{number}@trunk"},
-	}, nil)
+	}, nil, with...)
 	conn.D = r.d
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel

@@ -95,6 +95,7 @@ func (k *caller) pressedOne(ctx context.Context) (done bool, err error) {
 		return true, k.goodbye(ctx)
 	}
 	log.WithField("kind", cb.Kind).Info("caller became a callback")
+	k.ivr.cfg.Recorder.Accepted(k.queue, string(cb.Kind))
 	if err := k.sayPromise(ctx, cb); err != nil {
 		return true, err
 	}

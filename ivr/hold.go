@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -27,7 +28,7 @@ func (v *IVR) Handle(ctx context.Context, c pbx.Call) {
 		v.refuse(ctx, c, log)
 		return
 	}
-	k := &caller{ivr: v, c: c, queue: c.Queue(), opt: opt, log: log}
+	k := &caller{ivr: v, c: c, queue: c.Queue(), opt: opt, log: log, announced: -1}
 	k.lang = c.Language()
 	if k.lang == "" {
 		k.lang = opt.Language
@@ -62,7 +63,7 @@ func (v *IVR) Handle(ctx context.Context, c pbx.Call) {
 // lost connection to the PBX: same ticket, same place, straight back to the
 // hold loop, whose first announcement gives the position and the offer.
 func (k *caller) resume(ctx context.Context, t *queue.Ticket, pos int) error {
-	k.id = t.ID
+	k.id, k.joinedAt = t.ID, t.JoinedAt
 	k.log = k.log.WithField("ticket", k.id)
 	if n, err := phone.Parse(k.c.Caller().Number, k.opt.Country, k.policy()); err == nil {
 		k.own = n
@@ -151,6 +152,12 @@ type caller struct {
 	id queue.TicketID
 	// offer is the offer last announced; key 1 acts on it.
 	offer queue.Offer
+	// For the metrics: the offer kinds this caller has heard, when the
+	// ticket joined, and the estimate first announced (negative until one
+	// was known).
+	offered   map[queue.OfferKind]bool
+	joinedAt  time.Time
+	announced time.Duration
 }
 
 // policy is the queue's rule for numbers it calls back.
@@ -185,9 +192,10 @@ func (k *caller) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("join %s: %w", k.queue, err)
 	}
-	k.id = j.Ticket.ID
+	k.id, k.joinedAt = j.Ticket.ID, j.Ticket.JoinedAt
 	k.log = k.log.WithField("ticket", k.id)
 	k.ivr.conn.Attach(k.id, k.c)
+	k.ivr.cfg.Recorder.CallEntered(k.queue, k.c.Switch())
 	k.log.WithField("position", j.Position).Info("caller joined the line")
 	if err := k.c.StartMOH(ctx, k.opt.MOHClass); err != nil {
 		return fmt.Errorf("start music on hold on %s: %w", k.c.ID(), err)
@@ -297,6 +305,10 @@ func (k *caller) announce(ctx context.Context) (key string, done bool, err error
 	}
 	ps := []pbx.Prompt{pbx.Sound(PromptYouAreNumber), pbx.Number(pos + 1), pbx.Sound(PromptInLine)}
 	if w, err := line.Estimate(k.id); err == nil && w.Known {
+		if k.announced < 0 {
+			k.announced = w.Mean
+			k.ivr.cfg.Recorder.Estimated(k.queue, w.Mean)
+		}
 		if m := queue.RoundForSpeech(w.Mean, false); m > 0 {
 			ps = append(ps, pbx.Sound(PromptWaitAbout), pbx.Duration(m))
 		}
@@ -309,6 +321,13 @@ func (k *caller) announce(ctx context.Context) (key string, done bool, err error
 		k.log.WithFields(logrus.Fields{"offer": offer.Kind, "why": offer.Reason}).Info("offer changed")
 	}
 	k.offer = offer
+	if offer.Kind != queue.OfferNone && !k.offered[offer.Kind] {
+		if k.offered == nil {
+			k.offered = map[queue.OfferKind]bool{}
+		}
+		k.offered[offer.Kind] = true
+		k.ivr.cfg.Recorder.Offered(k.queue, string(offer.Kind))
+	}
 	interrupt := ""
 	switch offer.Kind {
 	case queue.OfferCallback:
@@ -328,6 +347,7 @@ func (k *caller) announce(ctx context.Context) (key string, done bool, err error
 // once the agent has left.
 func (k *caller) bridged(ctx context.Context, ev pbx.Event) error {
 	k.log.WithField("agent_call", ev.Peer).Info("caller bridged to an agent")
+	k.waited()
 	for {
 		ev, err := k.c.Wait(ctx, bridgedWait)
 		if errors.Is(err, pbx.ErrHungUp) {
@@ -348,6 +368,17 @@ func (k *caller) bridged(ctx context.Context, ev pbx.Event) error {
 			return nil
 		}
 	}
+}
+
+// waited records how long the caller waited for the agent they are now
+// bridged to: the ticket's ConnectedAt − JoinedAt, or until now if the
+// ticket has already left the line (the conversation was that short).
+func (k *caller) waited() {
+	realised := k.ivr.clk.Now().Sub(k.joinedAt)
+	if t, _, err := k.ivr.line.Ticket(k.id); err == nil && !t.ConnectedAt.IsZero() {
+		realised = t.ConnectedAt.Sub(t.JoinedAt)
+	}
+	k.ivr.cfg.Recorder.Waited(k.queue, k.announced, realised)
 }
 
 // leave settles the line when the flow ends: a live caller still waiting is

@@ -74,7 +74,42 @@ type Config struct {
 	// lives here, not in QueueOptions, because an unknown queue has no
 	// options to read it from.
 	UnknownQueue string
+	// Recorder receives the flows' operational figures (package
+	// opsmetrics); nil records nothing.
+	Recorder Recorder
 }
+
+// Recorder counts what the call flows see, for the operational metrics.
+// Its methods are called from the flows' goroutines and must not block.
+type Recorder interface {
+	// CallEntered: a live caller joined queue's line on the PBX named pbx
+	// (not a caller taken back after a restart).
+	CallEntered(queue, pbx string)
+	// Offered: a caller heard an offer of kind ("callback", "scheduled")
+	// for the first time in the call; repeats in later announcements are
+	// not counted again.
+	Offered(queue, kind string)
+	// Accepted: a caller took an offer and became a callback of kind
+	// ("callback", "scheduled"); not a caller who turned out to have one
+	// already.
+	Accepted(queue, kind string)
+	// Estimated: the estimate (its mean) behind the first wait announced
+	// to a caller; once per caller, at the first announcement whose
+	// estimate was known.
+	Estimated(queue string, announced time.Duration)
+	// Waited: a live caller was connected to an agent after realised
+	// (ConnectedAt − JoinedAt); announced is what Estimated recorded for
+	// them, negative when no estimate was known.
+	Waited(queue string, announced, realised time.Duration)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) CallEntered(string, string)                  {}
+func (noRecorder) Offered(string, string)                      {}
+func (noRecorder) Accepted(string, string)                     {}
+func (noRecorder) Estimated(string, time.Duration)             {}
+func (noRecorder) Waited(string, time.Duration, time.Duration) {}
 
 // QueueOptions is how one queue talks to its callers.
 type QueueOptions struct {
@@ -151,6 +186,9 @@ func New(cfg Config, line *queue.Line, clk clock.Clock, conn Connector, log *log
 	cfg.Queues = qs
 	if cfg.UnknownQueue != UnknownContinue {
 		cfg.UnknownQueue = UnknownHangup
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noRecorder{}
 	}
 	if conn == nil {
 		conn = noConnector{}

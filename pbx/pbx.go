@@ -68,6 +68,13 @@ type CallLister interface {
 	Calls(ctx context.Context) ([]string, error)
 }
 
+// ConnectionState is a Switch that can say whether its connection to the PBX
+// is up right now: /readyz and the vhold_pbx_connected metric read it. It
+// is false before the first connection and while reconnecting.
+type ConnectionState interface {
+	Connected() bool
+}
+
 // RecordingDeleter is a Switch that keeps recordings (a caller's name) until
 // told to delete them.
 type RecordingDeleter interface {

@@ -44,6 +44,13 @@ type Options struct {
 	// Log receives what the store has to say (migrations, failed batches).
 	// Nil discards it.
 	Log logrus.FieldLogger
+	// CommitObserved, if set, is told of every committed Insert and Commit:
+	// d from handing it to the writer to its acknowledgement (the wait for
+	// the writer, the group commit and its fsync), and batch, how many
+	// transitions that group commit held. It is called on the committing
+	// caller's goroutine and must not block. Refused or failed requests are
+	// not observed.
+	CommitObserved func(d time.Duration, batch int)
 }
 
 // Store is the SQLite-backed queue.Journal plus the reads the server and the
@@ -58,6 +65,8 @@ type Store struct {
 	// wdb holds the single write connection, owned by the writer goroutine.
 	wdb *sql.DB
 	w   *writer
+	// observe is Options.CommitObserved.
+	observe func(d time.Duration, batch int)
 
 	reqs chan *request
 	quit chan struct{} // closed by Close
@@ -154,14 +163,15 @@ func open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 
 	s := &Store{
-		path: path,
-		log:  log,
-		rdb:  rdb,
-		wdb:  wdb,
-		w:    w,
-		reqs: make(chan *request),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		path:    path,
+		log:     log,
+		rdb:     rdb,
+		wdb:     wdb,
+		w:       w,
+		observe: opt.CommitObserved,
+		reqs:    make(chan *request),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)

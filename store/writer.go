@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/sirupsen/logrus"
@@ -42,6 +43,9 @@ type result struct {
 	seq       int64
 	journalID int64
 	err       error
+	// batch is how many requests the group commit that committed this one
+	// held (for Options.CommitObserved).
+	batch int
 }
 
 var _ queue.Journal = (*Store)(nil)
@@ -90,6 +94,7 @@ func (s *Store) Commit(ctx context.Context, t *queue.Ticket, tr *queue.Transitio
 }
 
 func (s *Store) submit(ctx context.Context, o op, t *queue.Ticket, tr *queue.Transition) result {
+	start := time.Now()
 	r := &request{ctx: ctx, op: o, t: *t, tr: *tr, done: make(chan result, 1)}
 	if r.tr.Ticket == 0 {
 		r.tr.Ticket = t.ID
@@ -103,7 +108,11 @@ func (s *Store) submit(ctx context.Context, o op, t *queue.Ticket, tr *queue.Tra
 	}
 	// The writer answers every request it took, within one batch (bounded by
 	// maxBatch and the busy timeout), even while closing.
-	return <-r.done
+	res := <-r.done
+	if res.err == nil && s.observe != nil {
+		s.observe(time.Since(start), res.batch)
+	}
+	return res
 }
 
 // writer owns the single write connection. Only its goroutine uses conn and
@@ -250,6 +259,7 @@ func (w *writer) runBatch(batch []*request) {
 		return
 	}
 	for i, r := range pending {
+		results[i].batch = len(pending)
 		r.done <- results[i]
 	}
 }

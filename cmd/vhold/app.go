@@ -65,8 +65,9 @@ func newLogger(e *env, cfg *config.Config, format string) *logrus.Entry {
 
 // openApp loads the config, opens the store and rebuilds the line from it.
 // quiet is for the admin commands, whose output is their answer: they log
-// only warnings and errors unless the config asks for debug.
-func openApp(ctx context.Context, e *env, cfgPath, logFormat string, quiet bool) (*app, int) {
+// only warnings and errors unless the config asks for debug. tune, if any,
+// adjusts the store's options before it is opened (serve's commit metric).
+func openApp(ctx context.Context, e *env, cfgPath, logFormat string, quiet bool, tune ...func(*store.Options)) (*app, int) {
 	cfg, ok := loadConfig(e, cfgPath)
 	if !ok {
 		return nil, 1
@@ -75,11 +76,15 @@ func openApp(ctx context.Context, e *env, cfgPath, logFormat string, quiet bool)
 	if quiet {
 		log = quietLogger(e, cfg, logFormat)
 	}
-	st, err := store.Open(ctx, cfg.Store.Path, store.Options{
+	opts := store.Options{
 		Synchronous: string(cfg.Store.Synchronous),
 		BusyTimeout: cfg.Store.BusyTimeout,
 		Log:         log,
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, opts)
 	if err != nil {
 		return nil, errorf(e, "%v", err)
 	}

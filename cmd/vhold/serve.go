@@ -16,6 +16,7 @@ import (
 
 	"github.com/vhold/vhold/dialer"
 	"github.com/vhold/vhold/ivr"
+	"github.com/vhold/vhold/opsmetrics"
 	"github.com/vhold/vhold/pbx"
 	"github.com/vhold/vhold/pbx/asterisk"
 	"github.com/vhold/vhold/pbx/asterisk/ari"
@@ -36,12 +37,21 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if _, code, ok := parse(e, fs, args); !ok {
 		return code
 	}
-	a, code := openApp(ctx, e, *common.config, *common.logFormat, false)
+	// One registry for /metrics: the operational series are fed from the
+	// store (commit latency), the line (callbacks by outcome), the flows,
+	// the dialer and the PBX connections.
+	reg := prometheus.NewRegistry()
+	ops := opsmetrics.New(reg)
+	a, code := openApp(ctx, e, *common.config, *common.logFormat, false,
+		func(o *store.Options) { o.CommitObserved = ops.StoreCommitted })
 	if a == nil {
 		return code
 	}
 	defer a.Close()
 	log := a.log
+	// From before Recover, so the callbacks a restart ends are counted.
+	stopWatch := a.line.Watch(ops.LineChanged)
+	defer stopWatch()
 	// Callers still on the PBX keep their place; the others are abandoned;
 	// callbacks resume.
 	if err := a.line.Recover(ctx, survivors(ctx, a)); err != nil {
@@ -64,14 +74,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	mux := healthHandler(a.line)
-	mux.Handle("GET /metrics", metricsHandler(e, a))
+	mux.Handle("GET /metrics", metricsHandler(e, a, reg))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.WithField("addr", ln.Addr().String()).Info("vhold serving")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	stopCalls := startCalls(ctx, e, a, &wg)
+	stopCalls, switches := startCalls(ctx, e, a, &wg, ops)
 	defer stopCalls()
 	keeper, err := startPromises(ctx, e, a)
 	if err != nil {
@@ -79,13 +89,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	defer keeper.Stop()
-	// The REST API under /api/v1, and /readyz; /healthz and /metrics stay
-	// with the mux above.
+	// The REST API under /api/v1, and /readyz (the store answers, every
+	// PBX is connected); /healthz and /metrics stay with the mux above.
 	api := newWebServer(e, a, keeper, func(ctx context.Context) error {
+		var errs []error
 		if _, err := a.store.LastJournalID(ctx); err != nil {
-			return fmt.Errorf("store: %w", err)
+			errs = append(errs, fmt.Errorf("store: %w", err))
 		}
-		return nil
+		for _, sw := range switches {
+			if cs, ok := sw.(pbx.ConnectionState); ok && !cs.Connected() {
+				errs = append(errs, fmt.Errorf("pbx %s: not connected", sw.Name()))
+			}
+		}
+		return errors.Join(errs...)
 	})
 	mux.Handle("/api/", api)
 	mux.Handle("GET /readyz", api)
@@ -158,11 +174,11 @@ func follow(ctx context.Context, e *env, a *app, mark int64, every time.Duration
 // a week, the period supervisors review promises over.
 const metricsWindow = 7 * 24 * time.Hour
 
-// metricsHandler serves /metrics: the promise metrics over metricsWindow,
-// computed from the store (cached a few seconds per scrape), and the Go
-// runtime's own.
-func metricsHandler(e *env, a *app) http.Handler {
-	reg := prometheus.NewRegistry()
+// metricsHandler serves /metrics from reg, which holds the operational
+// series (package opsmetrics), adding the promise metrics over
+// metricsWindow, computed from the store (cached a few seconds per scrape),
+// and the Go runtime's own.
+func metricsHandler(e *env, a *app, reg *prometheus.Registry) http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(metrics.NewCollector(
 		promiseMetricsSource(a.store, "", func() time.Time { return e.clock.Now().Add(-metricsWindow) }),
@@ -209,30 +225,38 @@ func healthHandler(line *queue.Line) *http.ServeMux {
 // agents homed there or on a server it reaches (pbx.asterisk[].reaches); a
 // callback is dialed from the agent's own server (agents.<id>.pbx). See the
 // README on several servers. Callers' recorded names are deleted once their
-// tickets end, on the servers that can delete them. It returns the function
-// that stops the dialer and that cleanup once the switches have ended.
-func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() {
+// tickets end, on the servers that can delete them. The flows, the dialer
+// and each switch's connection state report to ops. It returns the function
+// that stops the dialer and that cleanup once the switches have ended, and
+// the switches (for /readyz).
+func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup, ops *opsmetrics.Recorder) (func(), []pbx.Switch) {
 	var switches []pbx.Switch
 	for _, ac := range a.cfg.PBX.Asterisk {
 		cl := ari.New(ari.Config{BaseURL: ac.URL, Username: ac.Username, Password: ac.Password, App: ac.App,
 			Log: a.log.WithField("pbx", ac.Name)})
-		switches = append(switches, asterisk.New(asterisk.Options{
+		sw := asterisk.New(asterisk.Options{
 			Name: ac.Name, Client: cl, Sounds: ac.Sounds, Clock: e.clock, Log: a.log,
-		}))
+		})
+		ops.PBX(ac.Name, "asterisk", sw)
+		switches = append(switches, sw)
 	}
 	for _, fc := range a.cfg.PBX.FreeSWITCH {
-		switches = append(switches, freeswitch.New(freeswitch.Options{
+		sw := freeswitch.New(freeswitch.Options{
 			Name: fc.Name, Address: fc.Address, Password: fc.Password,
 			Sounds: fc.Sounds, Recordings: fc.Recordings, Clock: e.clock, Log: a.log,
-		}))
+		})
+		ops.PBX(fc.Name, "freeswitch", sw)
+		switches = append(switches, sw)
 	}
 	if len(switches) == 0 {
 		a.log.Warn("no PBX configured: vhold keeps the line but handles no calls")
-		return func() {}
+		return func() {}, nil
 	}
 	var conn dialer.Late
-	flows := ivr.New(ivrConfig(a.cfg), a.line, e.clock, &conn, a.log)
-	d := dialer.New(a.line, switches, flows, e.clock, dialerOptions(a.cfg), a.log)
+	icfg := ivrConfig(a.cfg)
+	icfg.Recorder = ops
+	flows := ivr.New(icfg, a.line, e.clock, &conn, a.log)
+	d := dialer.New(a.line, switches, flows, e.clock, dialerOptions(a.cfg), a.log, dialer.WithRecorder(ops))
 	conn.D = d
 	for _, sw := range switches {
 		wg.Add(1)
@@ -252,5 +276,5 @@ func startCalls(ctx context.Context, e *env, a *app, wg *sync.WaitGroup) func() 
 	return func() {
 		d.Stop()
 		stopNames()
-	}
+	}, switches
 }

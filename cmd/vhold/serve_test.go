@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vhold/vhold/clock"
+	"github.com/vhold/vhold/pbx/asterisk/aritest"
 	"github.com/vhold/vhold/queue"
 	"github.com/vhold/vhold/store"
 )
@@ -178,4 +179,172 @@ func TestServeRecoversAndFollowsTheCLI(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+}
+
+const serveAsteriskConfig = `
+store: {path: vhold.db}
+http: {listen: "%s"}
+pbx:
+  asterisk:
+    - name: ast1
+      url: http://%s/ari
+      username: vhold
+      password: vhold
+      app: vhold
+agents:
+  alice: {endpoint: PJSIP/1001, state: paused}
+queues:
+  support:
+    country: ES
+    agents: [alice]
+`
+
+// TestServeMetricsAndReadiness runs `vhold serve` against an Asterisk that
+// is unreachable at first: /readyz says so (503) and /metrics shows the PBX
+// down; once the Asterisk (a fake one, behind a forwarder on the configured
+// address) answers, the switch connects, /readyz is 200 and the gauge is 1.
+// /metrics also carries the store's commit latency.
+func TestServeMetricsAndReadiness(t *testing.T) {
+	dir := t.TempDir()
+	addr, ariAddr := freeAddr(t), freeAddr(t)
+	cfgPath := filepath.Join(dir, "vhold.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(serveAsteriskConfig, addr, ariAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(now)
+	e := &env{stdout: io.Discard, stderr: &syncBuffer{}, clock: clk, lookupEnv: func(string) (string, bool) { return "", false }}
+	serveErr := e.stderr.(*syncBuffer)
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(sctx, e, []string{"serve", "-c", cfgPath, "--log-format", "json"}) }()
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d; stderr:\n%s", code, serveErr.String())
+		}
+	}()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s; serve stderr:\n%s", what, serveErr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("serve to answer /healthz", func() bool { code, _ := get("/healthz"); return code == http.StatusOK })
+
+	// Nothing listens on the ARI address yet.
+	code, body := get("/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "pbx ast1: not connected") {
+		t.Fatalf("/readyz with Asterisk unreachable: %d %s", code, body)
+	}
+	// A web callback: one commit through the store at least.
+	resp, err := http.Post("http://"+addr+"/api/v1/callbacks", "application/json",
+		strings.NewReader(`{"number": "612345679", "queue": "support", "when": "asap"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/callbacks: %d", resp.StatusCode)
+	}
+	_, metrics := get("/metrics")
+	if want := `vhold_pbx_connected{kind="asterisk",pbx="ast1"} 0`; !strings.Contains(metrics, want) {
+		t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
+	}
+	if n := metricValue(t, metrics, "vhold_store_commit_seconds_count"); n < 1 {
+		t.Fatalf("vhold_store_commit_seconds_count = %v, want > 0", n)
+	}
+
+	// The Asterisk comes up on the configured address; the switch retries
+	// after its backoff, on the fake clock.
+	srv := aritest.New(aritest.Options{})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	forward(t, ariAddr, strings.TrimSuffix(strings.TrimPrefix(srv.URL(), "http://"), "/ari"))
+	waitFor("the switch to connect", func() bool {
+		clk.Advance(time.Second)
+		code, _ := get("/readyz")
+		return code == http.StatusOK
+	})
+	_, metrics = get("/metrics")
+	if want := `vhold_pbx_connected{kind="asterisk",pbx="ast1"} 1`; !strings.Contains(metrics, want) {
+		t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
+	}
+}
+
+// metricValue returns the value of the sample named exactly name (no labels)
+// in a Prometheus text exposition.
+func metricValue(t *testing.T, exposition, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in:\n%s", name, exposition)
+	return 0
+}
+
+// forward listens on from and relays every connection to to, until the test
+// ends.
+func forward(t *testing.T, from, to string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", to)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, in, out)
+			mu.Unlock()
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(out, in); out.Close() }()
+			go func() { defer wg.Done(); _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
 }

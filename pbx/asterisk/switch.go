@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -69,6 +70,10 @@ type Switch struct {
 	dials map[string]*dialWait // channel id → originate waiting for its outcome
 	epoch int                  // event connections so far
 	wg    sync.WaitGroup       // incoming call handlers
+
+	// connected is true from the event stream's Connected until it drops
+	// (Disconnected, or the stream ends).
+	connected atomic.Bool
 }
 
 type dialWait struct {
@@ -110,12 +115,20 @@ func New(o Options) *Switch {
 // Name implements pbx.Switch.
 func (s *Switch) Name() string { return s.o.Name }
 
+var _ pbx.ConnectionState = (*Switch)(nil)
+
+// Connected implements pbx.ConnectionState: the ARI event WebSocket is up.
+// It is false before Serve's first connection, while the stream reconnects,
+// and once Serve has returned.
+func (s *Switch) Connected() bool { return s.connected.Load() }
+
 // Serve implements pbx.Switch: it keeps the event WebSocket open
 // (reconnecting with backoff), hands every new Stasis channel to h, and
 // returns when ctx ends and every handler has returned, or when another
 // consumer took over the app (then vhold must not fight it for the calls).
 func (s *Switch) Serve(ctx context.Context, h pbx.Handler) error {
 	defer s.wg.Wait()
+	defer s.connected.Store(false)
 	backoff := time.Second
 	for {
 		stream, err := s.cl.Events(ctx, s.o.Stream)
@@ -132,6 +145,7 @@ func (s *Switch) Serve(ctx context.Context, h pbx.Handler) error {
 		}
 		backoff = time.Second
 		err = s.run(ctx, stream, h)
+		s.connected.Store(false)
 		stream.Close()
 		if ctx.Err() != nil {
 			return nil
@@ -179,7 +193,11 @@ func (s *Switch) dispatch(ctx context.Context, ev ari.Event, h pbx.Handler) {
 		s.mu.Lock()
 		s.epoch++
 		s.mu.Unlock()
+		s.connected.Store(true)
 		s.reconcile(ctx, e.Reconnect, h)
+	case *ari.Disconnected:
+		// The stream reconnects by itself and says Connected again.
+		s.connected.Store(false)
 	case *ari.StasisStart:
 		s.stasisStart(ctx, e, h)
 	case *ari.ChannelDtmfReceived:

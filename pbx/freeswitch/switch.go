@@ -177,6 +177,18 @@ func New(o Options) *Switch {
 // Name implements pbx.Switch.
 func (s *Switch) Name() string { return s.o.Name }
 
+var _ pbx.ConnectionState = (*Switch)(nil)
+
+// Connected implements pbx.ConnectionState: Serve holds a live, logged-in
+// event socket connection. It is false before the first one, while Serve
+// reconnects (a link found dead counts at once), and once Serve is ending.
+func (s *Switch) Connected() bool {
+	s.mu.Lock()
+	l, closing := s.link, s.closing
+	s.mu.Unlock()
+	return l != nil && !closing && l.alive()
+}
+
 func (s *Switch) currentEpoch() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
