@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -34,5 +35,25 @@ func TestCommitObserved(t *testing.T) {
 	defer mu.Unlock()
 	if len(batches) != 2 || batches[0] != 1 || batches[1] != 1 || total <= 0 {
 		t.Fatalf("observed batches %v, total %s; want two commits of one, taking some time", batches, total)
+	}
+}
+
+// The probe commits nothing and says the store can be written; after Close
+// it says why not.
+func TestWritable(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Writable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.LastJournalID(ctx); err != nil || n != 0 {
+		t.Fatalf("the probe wrote something: last journal id %d (%v)", n, err)
+	}
+	st.Close()
+	if err := st.Writable(ctx); err == nil {
+		t.Fatal("a closed store says it is writable")
 	}
 }

@@ -24,6 +24,10 @@ type op int
 const (
 	opInsert op = iota
 	opCommit
+	// opProbe writes nothing: it goes through a group commit like any
+	// change, which proves the writer is alive and can take SQLite's write
+	// lock and commit (Writable).
+	opProbe
 )
 
 // request is one Insert or Commit on its way through the writer. It carries
@@ -109,7 +113,7 @@ func (s *Store) submit(ctx context.Context, o op, t *queue.Ticket, tr *queue.Tra
 	// The writer answers every request it took, within one batch (bounded by
 	// maxBatch and the busy timeout), even while closing.
 	res := <-r.done
-	if res.err == nil && s.observe != nil {
+	if res.err == nil && s.observe != nil && o != opProbe {
 		s.observe(time.Since(start), res.batch)
 	}
 	return res
@@ -302,8 +306,22 @@ func (w *writer) apply(ctx context.Context, r *request) result {
 		}
 		id, err := jres.LastInsertId()
 		return result{journalID: id, err: err}
+
+	case opProbe:
+		return result{}
 	}
 	return result{err: fmt.Errorf("unknown store operation %d", r.op)}
+}
+
+// Writable reports whether the store can commit right now: a probe goes
+// through the writer and a group commit (BEGIN IMMEDIATE … COMMIT) without
+// changing anything. /readyz uses it: a store that can still be read but no
+// longer written (a full disk, a lock held elsewhere) is not ready.
+func (s *Store) Writable(ctx context.Context) error {
+	if res := s.submit(ctx, opProbe, &queue.Ticket{}, &queue.Transition{}); res.err != nil {
+		return fmt.Errorf("store %s is not writable: %w", s.path, res.err)
+	}
+	return nil
 }
 
 // whyNotUpdated tells a missing ticket from one that moved on, so the error

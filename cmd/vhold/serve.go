@@ -93,7 +93,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	// PBX is connected); /healthz and /metrics stay with the mux above.
 	api := newWebServer(e, a, keeper, func(ctx context.Context) error {
 		var errs []error
-		if _, err := a.store.LastJournalID(ctx); err != nil {
+		if err := a.store.Writable(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("store: %w", err))
 		}
 		for _, sw := range switches {
