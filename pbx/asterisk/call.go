@@ -296,55 +296,20 @@ func (c *call) StopMOH(ctx context.Context) error {
 
 // Collect implements pbx.Call.
 func (c *call) Collect(ctx context.Context, opt pbx.CollectOptions) (string, error) {
-	if opt.Flush {
-		c.mu.Lock()
-		kept := c.events[:0]
-		for _, ev := range c.events {
-			if ev.Kind != pbx.EventKey {
-				kept = append(kept, ev)
-			}
-		}
-		c.events = kept
-		c.mu.Unlock()
-	}
-	var got strings.Builder
-	if len(opt.Prompts) > 0 {
-		k, err := c.Play(ctx, pbx.PlayOptions{Interrupt: "0123456789*#"}, opt.Prompts...)
-		if err != nil {
-			return "", err
-		}
-		if k != "" {
-			if opt.Terminator != "" && strings.Contains(opt.Terminator, k) {
-				return "", nil
-			}
-			got.WriteString(k)
+	return pbx.CollectKeys(ctx, c, opt, c.flushKeys)
+}
+
+// flushKeys drops the keys queued for Wait (CollectOptions.Flush).
+func (c *call) flushKeys() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.events[:0]
+	for _, ev := range c.events {
+		if ev.Kind != pbx.EventKey {
+			kept = append(kept, ev)
 		}
 	}
-	for opt.Max <= 0 || got.Len() < opt.Max {
-		d := opt.InterTimeout
-		if got.Len() == 0 {
-			d = opt.FirstTimeout
-		}
-		if d <= 0 {
-			break
-		}
-		ev, err := c.Wait(ctx, d)
-		if err != nil {
-			return got.String(), err
-		}
-		switch ev.Kind {
-		case pbx.EventKey:
-			if opt.Terminator != "" && strings.Contains(opt.Terminator, ev.Key) {
-				return got.String(), nil
-			}
-			got.WriteString(ev.Key)
-		case pbx.EventHangup:
-			return got.String(), c.hungUp("collect")
-		case pbx.EventTimeout, pbx.EventBridged:
-			return got.String(), nil
-		}
-	}
-	return got.String(), nil
+	c.events = kept
 }
 
 // Record implements pbx.Call: a channel recording kept on Asterisk, played
