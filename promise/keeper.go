@@ -341,12 +341,6 @@ func (k *Keeper) recover(ctx context.Context, log *logrus.Entry, pol Policy, cat
 				return time.Time{}
 			}
 			t = nt
-			k.tell(ctx, log, notify.Message{
-				Kind: notify.Owner, To: owner, Ticket: int64(t.ID), Queue: t.Queue, Category: string(t.Promise.Category),
-				Deadline: t.Promise.Deadline,
-				Text: fmt.Sprintf("You own callback %d (%s, %s, %s): it was promised by %s and is at risk. vhold resets it once and tells the customer.",
-					t.ID, t.Queue, t.Promise.Category, t.Number, stamp(t.Promise.Deadline, pol.Location)),
-			})
 		}
 	}
 	// The reset is never earlier than the deadline it replaces, and leaves
@@ -369,6 +363,21 @@ func (k *Keeper) recover(ctx context.Context, log *logrus.Entry, pol Policy, cat
 		return time.Time{}
 	}
 	log.WithFields(logrus.Fields{"deadline": deadline, "was": was, "written": written}).Info("promise reset")
+	if owner := nt.Promise.Owner; owner != "" {
+		// Told after the reset, so the notice carries what the customer
+		// is now promised: a written update is the owner's to write.
+		next := fmt.Sprintf("vhold reset it to %s and tells the customer they will get the call by then.", stamp(deadline, pol.Location))
+		if written {
+			next = fmt.Sprintf("The customer is told they will get a written update from us by %s: write to them, then mark the callback resolved in writing on the board.",
+				stamp(deadline, pol.Location))
+		}
+		k.tell(ctx, log, notify.Message{
+			Kind: notify.Owner, To: owner, Ticket: int64(nt.ID), Queue: nt.Queue, Category: string(nt.Promise.Category),
+			Deadline: deadline,
+			Text: fmt.Sprintf("You own callback %d (%s, %s, %s): it was promised by %s and is at risk. %s",
+				nt.ID, nt.Queue, nt.Promise.Category, nt.Number, stamp(was, pol.Location), next),
+		})
+	}
 	return k.sendRecovery(ctx, log, pol, cat, nt, now)
 }
 

@@ -366,7 +366,11 @@ func TestWrittenResetResolvedByOwner(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "respuesta por escrito") || !strings.Contains(msgs[0].Text, "el equipo de facturación") || msgs[0].Language != "es" {
 		t.Fatalf("recovery messages: %+v", msgs)
 	}
-	if owners, _ := w.notes.of(notify.Owner); len(owners) != 1 || owners[0].To != "luis@example.com" {
+	// The owner is told what the customer was promised, and that the
+	// written update is theirs to write.
+	if owners, _ := w.notes.of(notify.Owner); len(owners) != 1 || owners[0].To != "luis@example.com" ||
+		!strings.Contains(owners[0].Text, "written update from us by "+st.Promise.Deadline.Format("15:04")) ||
+		!owners[0].Deadline.Equal(st.Promise.Deadline) {
 		t.Fatalf("owner notices: %+v", owners)
 	}
 	w.do(func(ctx context.Context) error {
