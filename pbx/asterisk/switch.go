@@ -430,10 +430,12 @@ func (s *Switch) reconcile(ctx context.Context, reconnect bool, h pbx.Handler) {
 }
 
 // Calls implements pbx.CallLister: the channels in vhold's Stasis app now.
-// Asterisk keeps an app whose WebSocket closed for as long as it has channels
-// (disconnect.jsonl: /applications still lists the held caller), so an app
-// it does not know has none: no vhold has connected since Asterisk started,
-// or the last one left no calls behind. That is an empty list, not an error.
+// Asterisk keeps an app whose WebSocket closed while it has channels
+// (disconnect.jsonl: /applications still lists the held caller during the
+// gap). A 404 for the app is read as "no calls": that part is inferred, not
+// traced (no trace asks for an app nobody ever connected), and it is the
+// safe reading, since a caller vhold does not list is still taken back on
+// connect and starts the flow over rather than being lost.
 func (s *Switch) Calls(ctx context.Context) ([]string, error) {
 	app, err := s.cl.Applications().Get(ctx, s.app())
 	if errors.Is(err, ari.ErrNotFound) {
