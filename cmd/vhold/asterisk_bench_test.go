@@ -141,6 +141,14 @@ func serveHeldCallers(b *testing.B, bin string, n int) heldRun {
 		}
 		announcements += heard
 	}
+	return judgeHeldRun(b, vh, n, wall, stat, notAnswered, noPosition, announcements)
+}
+
+// judgeHeldRun is the common end of the held-callers benchmarks on either
+// fake PBX: with the callers' side counted by the caller, it checks vhold's
+// log and journal (every caller joined and was abandoned once they hung up),
+// logs the figures, and returns the run with its failures.
+func judgeHeldRun(b *testing.B, vh *vholdProc, n int, wall time.Duration, stat procStat, notAnswered, noPosition, announcements int) heldRun {
 	// vhold's log.
 	logged := logErrors(vh.out.Bytes())
 	// The journal: every caller joined and, having hung up, was abandoned.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vhold/vhold/pbx/freeswitch/esltest"
-	"github.com/vhold/vhold/queue"
 )
 
 // BenchmarkServe500HeldCallersFreeSWITCH is BenchmarkServe500HeldCallers on
@@ -141,43 +140,5 @@ func serveHeldCallersFreeSWITCH(b *testing.B, bin string, n int) heldRun {
 		}
 		announcements += heard
 	}
-	// vhold's log.
-	logged := logErrors(vh.out.Bytes())
-	// The journal: every caller joined and, having hung up, was abandoned.
-	rows, tickets := storeContents(b, vh.db)
-	badTickets := max(n-len(tickets), 0)
-	var joins, abandons int
-	for _, r := range rows {
-		switch r.Event {
-		case queue.EvJoin:
-			joins++
-		case queue.EvAbandon:
-			abandons++
-		}
-	}
-	var badJournal []string
-	for _, t := range tickets {
-		if ev := eventsOf(rows, t.ID); ev != "join abandon" || t.State != queue.Abandoned {
-			badTickets++
-			if len(badJournal) < 10 {
-				badJournal = append(badJournal, fmt.Sprintf("ticket %d (%s): %s, %s %q", t.ID, t.Number, ev, t.State, t.FinalReason))
-			}
-		}
-	}
-	errs := notAnswered + noPosition + len(logged) + badTickets
-	b.Logf("%d callers in %s: %d not answered, %d heard no position, %d announcements heard (%.1f each); "+
-		"journal %d tickets, %d joins, %d abandons, %d not as expected; %d error lines logged; "+
-		"vhold cpu %.2fs (user+system), peak RSS %.1f MiB",
-		n, wall.Round(time.Millisecond), notAnswered, noPosition, announcements, float64(announcements)/float64(n),
-		len(tickets), joins, abandons, badTickets, len(logged), stat.CPU.Seconds(), float64(stat.PeakRSS)/(1<<20))
-	if len(badJournal) > 0 {
-		b.Logf("tickets not as expected (first %d):\n%s", len(badJournal), strings.Join(badJournal, "\n"))
-	}
-	if w := logWarnings(vh.out.Bytes()); len(w) > 0 {
-		b.Logf("warnings logged (count by message): %v", w)
-	}
-	if len(logged) > 0 {
-		b.Logf("error lines (first %d):\n%s", min(len(logged), 10), strings.Join(logged[:min(len(logged), 10)], "\n"))
-	}
-	return heldRun{stat: stat, failures: errs}
+	return judgeHeldRun(b, vh, n, wall, stat, notAnswered, noPosition, announcements)
 }
